@@ -1,0 +1,86 @@
+//! A softmax policy over discrete actions whose logits come from an [`Mlp`]:
+//! with no hidden layers it is the linear softmax policy.
+
+use super::{Mlp, Policy, log_softmax, sample_categorical};
+use crate::dist::Dist;
+use crate::rng::PgRng;
+use ndarray::{Array1, ArrayView1};
+
+/// \\(\pi_\theta(a\mid s) = \mathrm{softmax}(f_\theta(s))_a\\).
+#[derive(Debug, Clone)]
+pub struct Categorical {
+    net: Mlp,
+    theta: Array1<f64>,
+}
+
+impl Categorical {
+    /// The linear softmax policy with all parameters zero (the uniform policy).
+    pub fn linear(obs_dim: usize, n_actions: usize) -> Self {
+        let net = Mlp::new(obs_dim, &[], n_actions);
+        let theta = Array1::zeros(net.num_params());
+        Self { net, theta }
+    }
+
+    /// An MLP with tanh hidden layers of the given widths and a softmax head.
+    pub fn mlp(obs_dim: usize, hidden: &[usize], n_actions: usize, rng: &mut PgRng) -> Self {
+        let net = Mlp::new(obs_dim, hidden, n_actions);
+        let theta = Array1::from(net.init(0.01, rng));
+        Self { net, theta }
+    }
+
+    /// The network's shape.
+    pub fn net(&self) -> &Mlp {
+        &self.net
+    }
+
+    fn log_probs(&self, obs: ArrayView1<'_, f64>, acts: &mut Vec<Vec<f64>>) -> Vec<f64> {
+        let x = obs.to_vec();
+        let logits = self.net.forward(self.theta.as_slice().expect("contiguous"), &x, acts);
+        log_softmax(logits)
+    }
+}
+
+impl Policy for Categorical {
+    type Action = usize;
+
+    fn params(&self) -> &Array1<f64> {
+        &self.theta
+    }
+
+    fn params_mut(&mut self) -> &mut Array1<f64> {
+        &mut self.theta
+    }
+
+    fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
+        let lp = self.log_probs(obs, &mut Vec::new());
+        Dist::Categorical(lp.iter().map(|l| l.exp()).collect())
+    }
+
+    fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
+        let probs: Vec<f64> = self.log_probs(obs, &mut Vec::new()).iter().map(|l| l.exp()).collect();
+        sample_categorical(&probs, rng)
+    }
+
+    fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {
+        self.log_probs(obs, &mut Vec::new())[*action]
+    }
+
+    fn add_grad_log_prob(
+        &self,
+        obs: ArrayView1<'_, f64>,
+        action: &usize,
+        weight: f64,
+        grad: &mut Array1<f64>,
+    ) {
+        let mut acts = Vec::new();
+        let lp = self.log_probs(obs, &mut acts);
+        // d log softmax(z)_a / dz = onehot(a) - softmax(z)
+        let grad_logits: Vec<f64> = lp
+            .iter()
+            .enumerate()
+            .map(|(i, l)| weight * (f64::from(u8::from(i == *action)) - l.exp()))
+            .collect();
+        let params = self.theta.as_slice().expect("contiguous");
+        self.net.backward(params, &acts, &grad_logits, grad.as_slice_mut().expect("contiguous"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Differentiable stochastic policies \\(\pi_\theta(a\mid s)\\) with hand-written
+//! score functions \\(\nabla_\theta \log \pi_\theta(a\mid s)\\).
+//!
+//! Every policy keeps its parameters in one flat vector \\(\theta\\), so that
+//! optimisers, finite-difference checks and (later) natural-gradient solvers
+//! can treat all of them alike.
+
+use crate::dist::Dist;
+use crate::rng::PgRng;
+use crate::rollout::Trajectory;
+use ndarray::{Array1, ArrayView1};
+
+mod bernoulli;
+mod categorical;
+mod gaussian;
+mod mlp;
+mod tabular;
+
+pub use bernoulli::Bernoulli;
+pub use categorical::Categorical;
+pub use gaussian::Gaussian;
+pub use mlp::Mlp;
+pub use tabular::TabularSoftmax;
+
+/// A stochastic policy with a flat parameter vector.
+pub trait Policy {
+    /// `usize` for discrete actions, `Array1<f64>` for continuous ones.
+    type Action: Clone;
+
+    /// The parameters \\(\theta\\) as one flat vector.
+    fn params(&self) -> &Array1<f64>;
+
+    /// Mutable access to \\(\theta\\) (for optimisers and finite differences).
+    fn params_mut(&mut self) -> &mut Array1<f64>;
+
+    /// The number of parameters.
+    fn num_params(&self) -> usize {
+        self.params().len()
+    }
+
+    /// The action distribution \\(\pi_\theta(\cdot\mid s)\\) at observation `obs`.
+    fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist;
+
+    /// Draws \\(a \sim \pi_\theta(\cdot\mid s)\\).
+    fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> Self::Action;
+
+    /// \\(\log \pi_\theta(a\mid s)\\).
+    fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &Self::Action) -> f64;
+
+    /// Adds `weight` \\(\cdot \nabla_\theta \log \pi_\theta(a\mid s)\\) to `grad`.
+    ///
+    /// Accumulating in place is what every estimator needs, and it saves one
+    /// allocation per time step.
+    fn add_grad_log_prob(
+        &self,
+        obs: ArrayView1<'_, f64>,
+        action: &Self::Action,
+        weight: f64,
+        grad: &mut Array1<f64>,
+    );
+
+    /// \\(\nabla_\theta \log \pi_\theta(a\mid s)\\).
+    fn grad_log_prob(&self, obs: ArrayView1<'_, f64>, action: &Self::Action) -> Array1<f64> {
+        let mut g = Array1::zeros(self.num_params());
+        self.add_grad_log_prob(obs, action, 1.0, &mut g);
+        g
+    }
+
+    /// The trajectory's score
+    /// \\(\nabla_\theta \log p_\theta(\tau) = \sum_t \nabla_\theta \log \pi_\theta(a_t\mid s_t)\\):
+    /// the dynamics do not depend on \\(\theta\\), so they drop out.
+    fn score(&self, traj: &Trajectory<Self::Action>) -> Array1<f64> {
+        let mut g = Array1::zeros(self.num_params());
+        for (obs, a) in traj.steps() {
+            self.add_grad_log_prob(obs, a, 1.0, &mut g);
+        }
+        g
+    }
+
+    /// \\(\log p_\theta(\tau)\\) up to the dynamics' terms, which do not depend on \\(\theta\\).
+    fn log_likelihood(&self, traj: &Trajectory<Self::Action>) -> f64 {
+        traj.steps().map(|(obs, a)| self.log_prob(obs, a)).sum()
+    }
+}
+
+/// `log softmax(logits)[a]` and the softmax probabilities, computed stably.
+pub(crate) fn log_softmax(logits: &[f64]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+    logits.iter().map(|l| l - log_z).collect()
+}
+
+/// Samples an index from probabilities by inversion.
+pub(crate) fn sample_categorical(probs: &[f64], rng: &mut PgRng) -> usize {
+    use rand::RngExt;
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, p) in probs.iter().enumerate() {
+        acc += p;
+        if u < acc {
+            return i;
+        }
+    }
+    probs.len() - 1
+}

@@ -1,0 +1,70 @@
+//! The tabular softmax policy: one logit per (state, action) pair.
+
+use super::{Policy, log_softmax, sample_categorical};
+use crate::dist::Dist;
+use crate::rng::PgRng;
+use ndarray::{Array1, ArrayView1};
+
+/// \\(\pi_\theta(a\mid s) = \exp\theta_{s,a} / \sum_b \exp\theta_{s,b}\\).
+/// Observations are one-hot state vectors; the state is the hot index.
+#[derive(Debug, Clone)]
+pub struct TabularSoftmax {
+    n_actions: usize,
+    theta: Array1<f64>,
+}
+
+impl TabularSoftmax {
+    /// The uniform policy (all logits zero).
+    pub fn new(n_states: usize, n_actions: usize) -> Self {
+        Self { n_actions, theta: Array1::zeros(n_states * n_actions) }
+    }
+
+    fn state(obs: ArrayView1<'_, f64>) -> usize {
+        obs.iter().position(|&v| v == 1.0).expect("tabular policies take one-hot observations")
+    }
+
+    fn log_probs(&self, obs: ArrayView1<'_, f64>) -> (usize, Vec<f64>) {
+        let s = Self::state(obs);
+        let row = self.theta.slice(ndarray::s![s * self.n_actions..(s + 1) * self.n_actions]);
+        (s, log_softmax(&row.to_vec()))
+    }
+}
+
+impl Policy for TabularSoftmax {
+    type Action = usize;
+
+    fn params(&self) -> &Array1<f64> {
+        &self.theta
+    }
+
+    fn params_mut(&mut self) -> &mut Array1<f64> {
+        &mut self.theta
+    }
+
+    fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
+        Dist::Categorical(self.log_probs(obs).1.iter().map(|l| l.exp()).collect())
+    }
+
+    fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
+        let probs: Vec<f64> = self.log_probs(obs).1.iter().map(|l| l.exp()).collect();
+        sample_categorical(&probs, rng)
+    }
+
+    fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {
+        self.log_probs(obs).1[*action]
+    }
+
+    fn add_grad_log_prob(
+        &self,
+        obs: ArrayView1<'_, f64>,
+        action: &usize,
+        weight: f64,
+        grad: &mut Array1<f64>,
+    ) {
+        let (s, lp) = self.log_probs(obs);
+        for (b, l) in lp.iter().enumerate() {
+            let indicator = if b == *action { 1.0 } else { 0.0 };
+            grad[s * self.n_actions + b] += weight * (indicator - l.exp());
+        }
+    }
+}

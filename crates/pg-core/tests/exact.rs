@@ -1,0 +1,58 @@
+//! The exact oracles: enumeration of the three-state MDP and the closed forms
+//! of the "stay" MDP, checked against finite differences of the exact objective.
+
+use ndarray::Array1;
+use pg_core::env::{Stay, TabularMdp};
+use pg_core::gradcheck::check;
+use pg_core::policy::{Categorical, Policy, TabularSoftmax};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn enumerated_gradient_matches_finite_differences_tabular(theta in proptest::collection::vec(-2.0..2.0f64, 6)) {
+        let mdp = TabularMdp::three_state();
+        let mut policy = TabularSoftmax::new(3, 2);
+        policy.params_mut().assign(&Array1::from(theta));
+        let exact = mdp.exact_gradient(&policy);
+        let mut probe = policy.clone();
+        let err = check(|t| { probe.params_mut().assign(t); mdp.exact_objective(&probe) }, &exact, policy.params());
+        prop_assert!(err < 1e-7, "error {}", err);
+    }
+
+    #[test]
+    fn enumerated_gradient_matches_finite_differences_linear(theta in proptest::collection::vec(-1.0..1.0f64, 8)) {
+        let mdp = TabularMdp::three_state();
+        let mut policy = Categorical::linear(3, 2);
+        policy.params_mut().assign(&Array1::from(theta));
+        let exact = mdp.exact_gradient(&policy);
+        let mut probe = policy.clone();
+        let err = check(|t| { probe.params_mut().assign(t); mdp.exact_objective(&probe) }, &exact, policy.params());
+        prop_assert!(err < 1e-7, "error {}", err);
+    }
+}
+
+#[test]
+fn trajectory_probabilities_sum_to_one() {
+    let mdp = TabularMdp::three_state();
+    let mut policy = TabularSoftmax::new(3, 2);
+    policy.params_mut().assign(&Array1::from(vec![0.3, -0.2, 1.0, 0.5, 0.0, 0.0]));
+    let leaves = mdp.enumerate(&policy);
+    let total: f64 = leaves.iter().map(|(p, _)| p).sum();
+    approx::assert_abs_diff_eq!(total, 1.0, epsilon = 1e-12);
+    assert!(leaves.iter().any(|(_, t)| t.terminated) && leaves.iter().any(|(_, t)| t.truncated));
+    assert!(leaves.iter().all(|(_, t)| t.len() <= mdp.horizon()));
+}
+
+#[test]
+fn stay_closed_forms_agree_with_each_other() {
+    for &theta in &[0.1, 0.5, 0.8] {
+        let h = 1e-6;
+        let numeric = (Stay::objective(theta + h) - Stay::objective(theta - h)) / (2.0 * h);
+        approx::assert_relative_eq!(numeric, Stay::gradient(theta), max_relative = 1e-7);
+        // J as the series sum_k k theta^k (1 - theta)
+        let series: f64 = (0..5000).map(|k| k as f64 * theta.powi(k) * (1.0 - theta)).sum();
+        approx::assert_relative_eq!(series, Stay::objective(theta), max_relative = 1e-9);
+    }
+}
