@@ -66,6 +66,7 @@ pub trait Policy {
         g
     }
 
+    // ANCHOR: score
     /// The trajectory's score
     /// \\(\nabla_\theta \log p_\theta(\tau) = \sum_t \nabla_\theta \log \pi_\theta(a_t\mid s_t)\\):
     /// the dynamics do not depend on \\(\theta\\), so they drop out.
@@ -76,6 +77,7 @@ pub trait Policy {
         }
         g
     }
+    // ANCHOR_END: score
 
     /// \\(\log p_\theta(\tau)\\) up to the dynamics' terms, which do not depend on \\(\theta\\).
     fn log_likelihood(&self, traj: &Trajectory<Self::Action>) -> f64 {

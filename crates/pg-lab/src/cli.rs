@@ -1,0 +1,148 @@
+//! The command line: every flag checked at parse time, with errors that name
+//! the value and what is allowed.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Policy Gradients in Rust: train policies and build the book.
+#[derive(Debug, Parser)]
+#[command(name = "pg", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train one policy and print a JSON summary as the last line of stdout.
+    Train(TrainArgs),
+    /// Run every chapter's experiment, write figures and tables, and build the HTML book.
+    Book(BookArgs),
+}
+
+/// Gradient estimators, one per chapter that introduces one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Algo {
+    /// Chapter 1: every step weighted by the whole return.
+    Reinforce,
+}
+
+/// Environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvName {
+    /// Gymnasium's CartPole-v1 (2 actions, solved at a mean return of 475).
+    Cartpole,
+    /// Gymnasium's Pendulum-v1 (1-dimensional torque, Gaussian policy).
+    Pendulum,
+    /// The three-state MDP whose gradient is known exactly (tabular policy).
+    Mdp,
+    /// The one-state "stay" MDP, truncated at 1000 steps (tabular policy).
+    Stay,
+}
+
+impl EnvName {
+    /// Default (iterations, episodes per batch, learning rate).
+    pub fn defaults(self) -> (usize, usize, f64) {
+        match self {
+            EnvName::Cartpole => (200, 32, 0.003),
+            EnvName::Pendulum => (100, 16, 0.003),
+            EnvName::Mdp => (100, 32, 0.05),
+            EnvName::Stay => (50, 16, 0.05),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The gradient estimator.
+    #[arg(long, value_enum, default_value_t = Algo::Reinforce)]
+    pub algo: Algo,
+    /// The environment.
+    #[arg(long, value_enum, default_value_t = EnvName::Cartpole)]
+    pub env: EnvName,
+    /// Seeds the initial weights and every sampled episode.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Gradient steps [default: 200 cartpole, 100 pendulum, 100 mdp, 50 stay].
+    #[arg(long, value_parser = at_least_one)]
+    pub iters: Option<usize>,
+    /// Episodes per gradient step [default: 32 cartpole, 16 pendulum, 32 mdp, 16 stay].
+    #[arg(long, value_parser = at_least_one)]
+    pub batch: Option<usize>,
+    /// Adam's step size [default: 0.003 cartpole and pendulum, 0.05 mdp and stay].
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    pub lr: Option<f64>,
+    /// Hidden layer widths, comma-separated; "" for a linear policy (cartpole and pendulum only).
+    #[arg(long, value_parser = widths, default_value = "32,32")]
+    pub hidden: Widths,
+    /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BookArgs {
+    /// The book's directory (holding book.toml) [default: the workspace's book/].
+    #[arg(long)]
+    pub book_dir: Option<PathBuf>,
+    /// Smaller experiments (for tests): same pipeline, fewer samples.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Hidden layer widths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widths(pub Vec<usize>);
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not allowed: use a whole number of at least 1")),
+    }
+}
+
+fn positive_float(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("'{s}' is not allowed: use a finite number greater than 0, e.g. 0.003")),
+    }
+}
+
+fn widths(s: &str) -> Result<Widths, String> {
+    if s.trim().is_empty() {
+        return Ok(Widths(vec![]));
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(n) if (1..=4096).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "'{w}' in '{s}' is not allowed: use comma-separated widths from 1 to 4096, e.g. 32,32"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Widths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parsers_name_the_value() {
+        assert!(positive_float("-1").unwrap_err().contains("'-1'"));
+        assert!(positive_float("NaN").is_err());
+        assert!(at_least_one("0").unwrap_err().contains("at least 1"));
+        assert_eq!(widths("").unwrap(), Widths(vec![]));
+        assert_eq!(widths("32, 16").unwrap(), Widths(vec![32, 16]));
+        assert!(widths("32,0").unwrap_err().contains("'0'"));
+    }
+}
