@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# The one test command: installs what is missing, then runs formatting, lints,
-# every test (unit, integration, property, doc), the book build and every notebook.
+# The one test command. On a fresh machine it first installs what is missing
+# (rust-src, the evcxr Jupyter kernel, Python's nbclient), then runs formatting,
+# clippy, every test (unit, integration, property, doc), the book build and
+# every notebook, and closes with one summary line.
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261126}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*" >&2; }
+START=$(date +%s)
+
+step "installing what is missing"
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  rustup component add rust-src
+fi
+if ! command -v evcxr_jupyter >/dev/null 2>&1; then
+  cargo install --locked evcxr_jupyter --version 0.22.0
+fi
+if ! python3 -c 'import nbclient, nbformat, jupyter_client' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
+fi
+if ! python3 -c 'import jupyter_client.kernelspec as k, sys; sys.exit("rust" not in k.find_kernel_specs())' 2>/dev/null; then
+  evcxr_jupyter --install
+fi
 
 step "formatting"
 cargo fmt --all -- --check
@@ -14,14 +32,33 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests"
+step "tests (unit, integration, property and doc tests)"
 mkdir -p target
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt | grep -E '^(test result|error|failures:|---- )' || true
-# Close with the runner's own summary lines.
-if grep -q -E '^test result: FAILED|^error' target/test-output.txt; then
-  grep -E -B2 -A20 '^failures:' target/test-output.txt | tail -80
-  echo "tests failed" >&2
-  exit 1
+set +e
+cargo test --workspace --locked --no-fail-fast >target/test-output.txt 2>&1
+test_status=$?
+set -e
+grep -E '^(     Running|   Doc-tests|test result)' target/test-output.txt || true
+if [ "$test_status" -ne 0 ]; then
+  grep -E -A40 '^failures:' target/test-output.txt | head -150 || tail -60 target/test-output.txt
 fi
-passed=$(grep -E '^test result' target/test-output.txt | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {print p" "f}')
-echo "test result: ok. ${passed% *} passed; ${passed#* } failed"
+
+step "building the book (cargo run --release -p pg-lab -- book)"
+book_status=0
+cargo run --release --locked -p pg-lab -- book || book_status=$?
+
+step "notebooks (evcxr kernel, headless)"
+mkdir -p target/evcxr-config
+printf 'preserve_vars_on_panic = false\n' >target/evcxr-config/evcxr.toml
+nb_status=0
+EVCXR_CONFIG_DIR="$ROOT/target/evcxr-config" python3 scripts/run-notebooks.py || nb_status=$?
+
+count() { grep -E '^test result' target/test-output.txt | grep -oE "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
+passed=$(count passed)
+failed=$(count failed)
+[ "$test_status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a build failure runs no test
+[ "$book_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+[ "$nb_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+echo "total wall time: $(($(date +%s) - START)) s" >&2
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

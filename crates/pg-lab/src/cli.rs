@@ -8,6 +8,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "pg", version, about, long_about = None)]
 pub struct Cli {
+    /// What to do.
+
     #[command(subcommand)]
     pub command: Command,
 }

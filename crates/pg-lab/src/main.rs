@@ -1,12 +1,7 @@
 //! `pg`: train a policy, or run every chapter's experiment and build the book.
 
-mod book;
-mod cli;
-mod files;
-mod math;
-mod train_cmd;
-
 use clap::Parser;
+use pg_lab::{book, cli, train_cmd};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -1,0 +1,9 @@
+//! The `pg` command's library: the command line, training runs, the book
+//! builder with its KaTeX preprocessor, and atomic result files. `pg-tests`
+//! uses it to build the book into a scratch directory and check it.
+
+pub mod book;
+pub mod cli;
+pub mod files;
+pub mod math;
+pub mod train_cmd;

@@ -1,0 +1,118 @@
+//! The `pg` command as a user meets it: bad input gets a clear error and a
+//! non-zero exit, never a panic or a half-written file; a good run ends with
+//! a JSON summary on the last line of stdout.
+
+use std::process::{Command, Output};
+
+fn pg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pg")).args(args).output().expect("pg runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_rejected(args: &[&str], must_mention: &[&str]) {
+    let out = pg(args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for m in must_mention {
+        assert!(err.contains(m), "{args:?}: error should mention {m:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_flags_are_named_with_what_is_allowed() {
+    assert_rejected(&["train", "--lr=-1"], &["'-1'", "greater than 0"]);
+    assert_rejected(&["train", "--lr", "-1"], &["'-1'", "greater than 0"]);
+    assert_rejected(&["train", "--lr", "nan"], &["'nan'", "finite"]);
+    assert_rejected(&["train", "--batch", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--iters", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--env", "mountaincar"], &["mountaincar", "cartpole", "pendulum"]);
+    assert_rejected(&["train", "--algo", "ppo"], &["ppo", "reinforce"]);
+    assert_rejected(&["train", "--hidden", "32,x"], &["'x'", "widths"]);
+}
+
+#[test]
+fn divergence_is_an_error_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("run.json");
+    let out = pg(&[
+        "train",
+        "--env",
+        "pendulum",
+        "--lr",
+        "1e6",
+        "--iters",
+        "50",
+        "--batch",
+        "2",
+        "--quiet",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert!(!out.status.success() && err.contains("NaN or infinite"), "{err}");
+    assert!(!err.contains("panicked"));
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file may be left behind");
+}
+
+#[test]
+fn missing_output_directory_is_named() {
+    assert_rejected(
+        &["train", "--env", "mdp", "--iters", "1", "--quiet", "--out", "/nonexistent-dir/run.json"],
+        &["/nonexistent-dir", "does not exist"],
+    );
+}
+
+#[test]
+fn a_run_ends_with_a_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("run.json");
+    let out =
+        pg(&["train", "--env", "mdp", "--seed", "3", "--iters", "20", "--out", out_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().expect("a summary line");
+    let summary: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    for key in [
+        "algo",
+        "env",
+        "seed",
+        "iters",
+        "env_steps",
+        "wall_seconds",
+        "final_mean_return",
+        "solved_at_steps",
+        "solved_at_seconds",
+    ] {
+        assert!(summary.get(key).is_some(), "summary lacks {key}: {last}");
+    }
+    assert_eq!(summary["algo"], "reinforce");
+    assert_eq!(summary["env"], "mdp");
+    assert_eq!(summary["iters"], 20);
+    assert!(summary["solved_at_steps"].is_null(), "the MDP has no solved threshold");
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(file["iterations"].as_array().unwrap().len(), 20);
+    assert_eq!(file["env_steps"], summary["env_steps"]);
+}
+
+#[test]
+fn the_same_seed_reproduces_a_run() {
+    let run = || {
+        let out =
+            pg(&["train", "--env", "cartpole", "--seed", "5", "--iters", "3", "--batch", "4", "--quiet"]);
+        let s: serde_json::Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+        (s["env_steps"].clone(), s["final_mean_return"].clone())
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = pg(&["--help"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("train") && text.contains("book"));
+}

@@ -1,0 +1,42 @@
+//! Checks that span the workspace. The chapters' inline Rust blocks are
+//! compiled and run here as doctests, so they always agree with the crates.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// Every `{{#include path[:anchor]}}` in a Markdown text, as (path, anchor).
+pub fn includes(markdown: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find("{{#include ") {
+        let body = &rest[start + "{{#include ".len()..];
+        let end = body.find("}}").expect("an include is closed by }}");
+        let spec = body[..end].trim();
+        let (path, anchor) = match spec.split_once(':') {
+            Some((p, a)) => (p.to_string(), Some(a.to_string())),
+            None => (spec.to_string(), None),
+        };
+        out.push((path, anchor));
+        rest = &body[end..];
+    }
+    out
+}
+
+/// The lines between `ANCHOR: name` and `ANCHOR_END: name`, or `None` if the anchor is missing.
+pub fn anchored_region(source: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let is_marker = |l: &str, kind: &str| {
+        l.trim_start().trim_start_matches("//").trim().strip_prefix(kind).is_some_and(|n| n.trim() == name)
+    };
+    let start = lines.iter().position(|l| is_marker(l, "ANCHOR:"))?;
+    let end = lines[start..].iter().position(|l| is_marker(l, "ANCHOR_END:"))? + start;
+    Some(lines[start + 1..end].join("\n"))
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/01-likelihood-ratio.md")]
+pub struct Chapter01;

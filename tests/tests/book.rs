@@ -1,0 +1,158 @@
+//! The book: every include resolves to a non-empty region, and the built book
+//! (experiments in quick mode, in a scratch copy) has rendered math, figures,
+//! working internal links and nothing loaded from the network.
+
+use pg_tests::{anchored_region, includes, root};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn chapters() -> Vec<PathBuf> {
+    let src = root().join("book/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_include_resolves_to_a_non_empty_region() {
+    let src = root().join("book/src");
+    let mut checked = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (path, anchor) in includes(&text) {
+            let where_ = format!("{} includes {path}", chapter.display());
+            if let Some(name) = path.strip_prefix("generated/") {
+                assert!(pg_lab::book::GENERATED.contains(&name), "{where_}: `pg book` does not generate it");
+                assert!(anchor.is_none(), "{where_}: generated files have no anchors");
+            } else {
+                let file = src.join(&path);
+                let source = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{where_}: {e}"));
+                let region = match &anchor {
+                    Some(a) => {
+                        anchored_region(&source, a).unwrap_or_else(|| panic!("{where_}: no anchor {a}"))
+                    }
+                    None => source,
+                };
+                assert!(!region.trim().is_empty(), "{where_}: the region is empty");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} includes found");
+}
+
+#[test]
+fn the_checker_catches_a_misspelt_anchor() {
+    let source = "// ANCHOR: good\nfn f() {}\n// ANCHOR_END: good\n// ANCHOR: empty\n// ANCHOR_END: empty\n";
+    assert_eq!(anchored_region(source, "good").as_deref(), Some("fn f() {}"));
+    assert_eq!(anchored_region(source, "goood"), None);
+    assert_eq!(anchored_region(source, "empty").as_deref(), Some(""));
+}
+
+#[test]
+fn summary_lists_every_chapter_file() {
+    let summary = std::fs::read_to_string(root().join("book/src/SUMMARY.md")).unwrap();
+    for chapter in chapters() {
+        let name = chapter.file_name().unwrap().to_str().unwrap();
+        if name != "SUMMARY.md" {
+            assert!(summary.contains(&format!("({name})")), "SUMMARY.md does not list {name}");
+        }
+    }
+}
+
+/// Copies the book's sources (not its build or generated files) into `dest/book`
+/// and links the crates beside it, so relative includes resolve.
+fn scratch_copy(dest: &Path) -> PathBuf {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name == "build" || name == "generated" || name == "plotly.min.js" {
+                continue;
+            }
+            let (src, dst) = (entry.path(), to.join(&name));
+            if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
+        }
+    }
+    let book = dest.join("book");
+    copy_dir(&root().join("book"), &book);
+    std::os::unix::fs::symlink(root().join("crates"), dest.join("crates")).unwrap();
+    book
+}
+
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!(" {attr}=\"");
+    html.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect()
+}
+
+#[test]
+fn built_book_renders_offline_with_math_figures_and_working_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = scratch_copy(dir.path());
+    pg_lab::book::run(&pg_lab::cli::BookArgs { book_dir: Some(book.clone()), quick: true }).unwrap();
+    let build = book.join("build");
+
+    let chapter = std::fs::read_to_string(build.join("01-likelihood-ratio.html")).unwrap();
+    assert!(chapter.contains("class=\"katex\"") && chapter.contains("katex-display"), "math is rendered");
+    assert!(!chapter.contains("$$") && !chapter.contains("{{#include"), "no raw math or includes remain");
+    assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 3, "three figures");
+    assert!(chapter.contains("pub trait Estimator"), "the included code is shown");
+
+    let mut pages = 0;
+    let mut targets = BTreeSet::new();
+    for entry in std::fs::read_dir(&build).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        // mdBook's 404 page resolves links against the site root, not its own folder.
+        if !name.ends_with(".html") || name == "404.html" {
+            continue;
+        }
+        pages += 1;
+        let html = std::fs::read_to_string(&path).unwrap();
+        for tag in ["<script", "<link"] {
+            for (i, _) in html.match_indices(tag) {
+                let element = &html[i..i + html[i..].find('>').unwrap()];
+                assert!(
+                    !element.contains("http:") && !element.contains("https:") && !element.contains("//cdn"),
+                    "{name} loads from the network: {element}"
+                );
+            }
+        }
+        for url in attribute_values(&html, "href").into_iter().chain(attribute_values(&html, "src")) {
+            if url.starts_with("http")
+                || url.starts_with("mailto:")
+                || url.starts_with('#')
+                || url.contains("{{")
+            {
+                continue;
+            }
+            let file = url.split(['#', '?']).next().unwrap();
+            if file.is_empty() {
+                continue;
+            }
+            let target = build.join(file);
+            assert!(target.exists(), "{name} links to {url}, which is missing");
+            targets.insert(file.to_string());
+        }
+    }
+    assert!(pages >= 4, "pages built: {pages}");
+    assert!(targets.contains("assets/plotly.min.js") && targets.contains("assets/katex/katex.min.css"));
+    let css = std::fs::read_to_string(build.join("assets/katex/katex.min.css")).unwrap();
+    for font in attribute_urls(&css) {
+        assert!(build.join("assets/katex").join(font).exists(), "KaTeX font {font} is missing");
+    }
+}
+
+fn attribute_urls(css: &str) -> Vec<&str> {
+    css.match_indices("url(").map(|(i, _)| &css[i + 4..i + 4 + css[i + 4..].find(')').unwrap()]).collect()
+}
