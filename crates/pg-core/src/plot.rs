@@ -43,16 +43,23 @@ impl Spread {
 pub fn learning_curves(title: &str, x_label: &str, y_label: &str, groups: &[(&str, Spread)]) -> Plot {
     let mut plot = Plot::new();
     for (name, s) in groups {
-        let band_x: Vec<f64> = s.x.iter().chain(s.x.iter().rev()).copied().collect();
-        let band_y: Vec<f64> = s.max.iter().chain(s.min.iter().rev()).copied().collect();
+        // The band: the minimum, then the maximum filled down to it.
         plot.add_trace(
-            Scatter::new(band_x, band_y)
-                .fill(Fill::ToSelf)
-                .opacity(0.25)
+            Scatter::new(s.x.clone(), s.min.clone())
+                .mode(Mode::Lines)
                 .line(Line::new().width(0.0))
-                .name(format!("{name} (min-max)"))
+                .name(format!("{name} (min)"))
                 .legend_group(*name)
                 .show_legend(false),
+        );
+        plot.add_trace(
+            Scatter::new(s.x.clone(), s.max.clone())
+                .mode(Mode::Lines)
+                .fill(Fill::ToNextY)
+                .opacity(0.3)
+                .line(Line::new().width(0.0))
+                .name(format!("{name} (min to max)"))
+                .legend_group(*name),
         );
         plot.add_trace(
             Scatter::new(s.x.clone(), s.mean.clone())

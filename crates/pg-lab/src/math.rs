@@ -41,7 +41,11 @@ fn katex_html(tex: &str, display: bool) -> std::result::Result<String, String> {
         .throw_on_error(true)
         .build()
         .map_err(|e| e.to_string())?;
-    katex::render_with_opts(tex, &opts).map_err(|e| format!("cannot render math `{tex}`: {e}"))
+    // KaTeX's SVG paths (square roots) contain newlines, which would end a
+    // Markdown table row or heading; HTML does not need them.
+    katex::render_with_opts(tex, &opts)
+        .map(|html| html.replace('\n', " "))
+        .map_err(|e| format!("cannot render math `{tex}`: {e}"))
 }
 
 /// Replaces math in Markdown prose; leaves fenced code, inline code and
@@ -145,6 +149,12 @@ mod tests {
     fn bad_math_is_an_error_naming_it() {
         let err = render_math("$\\frac{1}{$").unwrap_err();
         assert!(err.contains("\\frac{1}{"), "{err}");
+    }
+
+    #[test]
+    fn rendered_math_is_one_line_so_tables_survive() {
+        let html = render_math("| a | $\\sqrt{N}$ |\n").unwrap();
+        assert_eq!(html.lines().count(), 1, "{html}");
     }
 
     #[test]
