@@ -6,9 +6,15 @@ use pg_core::env::{Stay, TabularMdp};
 use pg_core::gradcheck::check;
 use pg_core::policy::{Categorical, Policy, TabularSoftmax};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig {
+        cases: 32,
+        // Failing cases are saved beside this file and replayed first.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn enumerated_gradient_matches_finite_differences_tabular(theta in proptest::collection::vec(-2.0..2.0f64, 6)) {

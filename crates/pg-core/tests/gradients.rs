@@ -7,6 +7,7 @@ use pg_core::gradcheck::{central_difference, check, max_scaled_error};
 use pg_core::policy::{Bernoulli, Categorical, Gaussian, Mlp, Policy, TabularSoftmax};
 use pg_core::seeded;
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 const TOL: f64 = 1e-6;
 
@@ -29,7 +30,12 @@ fn vec_in(n: usize, r: f64) -> impl Strategy<Value = Vec<f64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        // Failing cases are saved beside this file and replayed first.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn tabular_softmax_score(theta in vec_in(6, 3.0), s in 0usize..3, a in 0usize..2) {

@@ -74,9 +74,9 @@ pub struct TrainArgs {
     /// Adam's step size [default: 0.003 cartpole and pendulum, 0.05 mdp and stay].
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
     pub lr: Option<f64>,
-    /// Hidden layer widths, comma-separated; "" for a linear policy (cartpole and pendulum only).
-    #[arg(long, value_parser = widths, default_value = "32,32")]
-    pub hidden: Widths,
+    /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32; cartpole and pendulum only].
+    #[arg(long, value_parser = widths)]
+    pub hidden: Option<Widths>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -23,7 +23,17 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         seed: args.seed,
     };
     config.validate().map_err(|e| e.to_string())?;
-    let hidden = &args.hidden.0;
+    let hidden = match (&args.hidden, args.env) {
+        (Some(_), EnvName::Mdp | EnvName::Stay) => {
+            return Err(format!(
+                "--hidden is not allowed with --env {}: its policy is tabular; use it with cartpole or pendulum",
+                env_name(args.env)
+            ));
+        }
+        (Some(w), _) => w.0.clone(),
+        (None, _) => vec![32, 32],
+    };
+    let hidden = &hidden;
     let init_rng = &mut substream(args.seed, 1_000);
     let start = Instant::now();
     let (log, threshold) = match args.env {

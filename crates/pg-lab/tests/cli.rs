@@ -32,6 +32,7 @@ fn bad_flags_are_named_with_what_is_allowed() {
     assert_rejected(&["train", "--env", "mountaincar"], &["mountaincar", "cartpole", "pendulum"]);
     assert_rejected(&["train", "--algo", "ppo"], &["ppo", "reinforce"]);
     assert_rejected(&["train", "--hidden", "32,x"], &["'x'", "widths"]);
+    assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
 }
 
 #[test]

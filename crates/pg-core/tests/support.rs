@@ -1,0 +1,101 @@
+//! Optimisers, discounting, rollouts and KL divergences.
+
+use ndarray::{Array1, array};
+use pg_core::dist::Dist;
+use pg_core::env::{Stay, TabularMdp};
+use pg_core::optim::{Adam, Optimizer, Sgd};
+use pg_core::policy::{Bernoulli, Categorical, Policy, TabularSoftmax};
+use pg_core::rollout::{discounted_sum, rollout};
+use pg_core::{Batch, seeded};
+
+#[test]
+fn sgd_takes_exactly_one_scaled_step() {
+    let mut p = array![1.0, -2.0];
+    Sgd::new(0.5).unwrap().ascend(&mut p, &array![2.0, 4.0]);
+    assert_eq!(p, array![2.0, 0.0]);
+    assert!(Sgd::new(0.0).is_err() && Sgd::new(f64::INFINITY).is_err());
+}
+
+#[test]
+fn adam_climbs_a_concave_quadratic_to_its_top() {
+    // f(x) = -|x - c|^2, gradient -2 (x - c).
+    let c = array![3.0, -1.0, 0.5];
+    let mut x = Array1::zeros(3);
+    let mut adam = Adam::new(0.05, 3).unwrap();
+    for _ in 0..2000 {
+        let g = (&x - &c) * -2.0;
+        adam.ascend(&mut x, &g);
+    }
+    assert!((&x - &c).iter().all(|d| d.abs() < 1e-3), "{x}");
+    // The first step moves every coordinate by the step size (bias correction).
+    let mut y = Array1::zeros(2);
+    Adam::new(0.1, 2).unwrap().ascend(&mut y, &array![5.0, -0.01]);
+    assert!((y[0] - 0.1).abs() < 1e-6 && (y[1] + 0.1).abs() < 1e-4, "{y}");
+    assert!(Adam::new(-1.0, 2).is_err());
+}
+
+#[test]
+fn discounting() {
+    assert_eq!(discounted_sum(&[1.0, 1.0, 1.0], 0.5), 1.75);
+    assert_eq!(discounted_sum(&[2.0, 3.0], 1.0), 5.0);
+    assert_eq!(discounted_sum(&[], 0.9), 0.0);
+}
+
+#[test]
+fn rollouts_keep_terminated_and_truncated_apart() {
+    let mut rng = seeded(4);
+    // Always leaving: terminated after one step.
+    let t = rollout(&mut Stay::new(), &Bernoulli::new(1e-12), &mut rng);
+    assert!(t.terminated && !t.truncated && t.len() == 1 && t.obs.len() == 2);
+    // Always staying with a limit: truncated, not terminated.
+    let t = rollout(&mut Stay::with_limit(7), &Bernoulli::new(1.0), &mut rng);
+    assert!(!t.terminated && t.truncated && t.len() == 7 && t.total_reward() == 7.0);
+    let batch = Batch::sample(&mut TabularMdp::three_state(), &TabularSoftmax::new(3, 2), 50, &mut rng);
+    assert!(batch.trajectories.iter().all(|t| t.is_done() && t.len() <= 4));
+    assert_eq!(batch.num_steps(), batch.trajectories.iter().map(|t| t.len()).sum::<usize>());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_batch() {
+    let policy = Categorical::mlp(4, &[8], 2, &mut seeded(1));
+    let sample = || Batch::sample(&mut pg_core::env::CartPole::new(), &policy, 5, &mut seeded(9));
+    assert_eq!(sample(), sample());
+}
+
+#[test]
+fn categorical_kl_matches_its_definition() {
+    let p = Dist::Categorical(vec![0.2, 0.5, 0.3]);
+    let q = Dist::Categorical(vec![0.4, 0.4, 0.2]);
+    let direct: f64 = 0.2 * (0.2f64 / 0.4).ln() + 0.5 * (0.5f64 / 0.4).ln() + 0.3 * (0.3f64 / 0.2).ln();
+    approx::assert_abs_diff_eq!(p.kl(&q), direct, epsilon = 1e-15);
+    assert_eq!(p.kl(&p), 0.0);
+    assert!(q.kl(&p) > 0.0);
+}
+
+#[test]
+fn gaussian_kl_matches_numerical_integration() {
+    let p = Dist::Gaussian { mean: array![0.3], log_std: array![-0.2] };
+    let q = Dist::Gaussian { mean: array![-0.5], log_std: array![0.4] };
+    let density = |m: f64, ls: f64, x: f64| {
+        let s = ls.exp();
+        (-0.5 * ((x - m) / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
+    };
+    let (h, mut integral) = (1e-3, 0.0);
+    for i in 0..20_000 {
+        let x = -10.0 + (i as f64 + 0.5) * h;
+        let (px, qx) = (density(0.3, -0.2, x), density(-0.5, 0.4, x));
+        integral += px * (px / qx).ln() * h;
+    }
+    approx::assert_abs_diff_eq!(p.kl(&q), integral, epsilon = 1e-8);
+    approx::assert_abs_diff_eq!(p.kl(&p), 0.0, epsilon = 1e-15);
+}
+
+#[test]
+fn policy_distributions_agree_with_log_prob() {
+    let policy = Categorical::mlp(3, &[4], 3, &mut seeded(2));
+    let obs = array![0.5, -1.0, 0.2];
+    let Dist::Categorical(probs) = policy.dist(obs.view()) else { panic!("categorical") };
+    for (a, p) in probs.iter().enumerate() {
+        approx::assert_abs_diff_eq!(policy.log_prob(obs.view(), &a).exp(), *p, epsilon = 1e-15);
+    }
+}
