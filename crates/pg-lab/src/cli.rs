@@ -20,6 +20,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Run every chapter's experiment, write figures and tables, and build the HTML book.
     Book(BookArgs),
+    /// Measure throughput (environment steps, rollouts, gradients, training) and print JSON.
+    Bench(BenchArgs),
 }
 
 /// Gradient estimators, one per chapter that introduces one.
@@ -93,6 +95,13 @@ pub struct BookArgs {
     /// Smaller experiments (for tests): same pipeline, fewer samples.
     #[arg(long)]
     pub quick: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds to spend on each benchmark.
+    #[arg(long, value_parser = positive_float, default_value_t = 1.0, allow_hyphen_values = true)]
+    pub seconds: f64,
 }
 
 /// Hidden layer widths.

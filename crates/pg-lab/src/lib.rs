@@ -2,6 +2,7 @@
 //! builder with its KaTeX preprocessor, and atomic result files. `pg-tests`
 //! uses it to build the book into a scratch directory and check it.
 
+pub mod bench;
 pub mod book;
 pub mod cli;
 pub mod files;

@@ -1,7 +1,7 @@
 //! `pg`: train a policy, or run every chapter's experiment and build the book.
 
 use clap::Parser;
-use pg_lab::{book, cli, train_cmd};
+use pg_lab::{bench, book, cli, train_cmd};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Train(args) => train_cmd::run(&args),
         cli::Command::Book(args) => book::run(&args),
+        cli::Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

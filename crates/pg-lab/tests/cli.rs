@@ -117,3 +117,17 @@ fn help_lists_the_commands() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("train") && text.contains("book"));
 }
+
+#[test]
+fn bench_reports_throughput_as_json() {
+    let out = pg(&["bench", "--seconds", "0.02"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for key in
+        ["cartpole_dynamics_steps_per_second", "rollout_steps_per_second", "training_env_steps_per_second"]
+    {
+        assert!(s[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {s}");
+    }
+    assert_rejected(&["bench", "--seconds", "-1"], &["'-1'", "greater than 0"]);
+}

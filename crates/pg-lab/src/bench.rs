@@ -1,0 +1,80 @@
+//! `pg bench`: throughput of the pieces a training run spends its time in.
+//! Timings are reported, never asserted: speed goals live here, not in tests.
+
+use crate::cli::BenchArgs;
+use pg_core::env::CartPole;
+use pg_core::policy::Categorical;
+use pg_core::rollout::rollout;
+use pg_core::{Batch, Env, seeded};
+use pg_likelihood_ratio::reinforce_gradient;
+use serde_json::json;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Repeats `work` (which returns how many items it processed) for about
+/// `seconds`, and returns items per second.
+fn throughput(seconds: f64, mut work: impl FnMut() -> usize) -> f64 {
+    let start = Instant::now();
+    let mut items = 0;
+    loop {
+        items += work();
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= seconds {
+            return items as f64 / elapsed;
+        }
+    }
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let seconds = args.seconds;
+    let mut rng = seeded(0);
+    let policy = Categorical::mlp(4, &[32, 32], 2, &mut seeded(1));
+    let mut env = CartPole::new();
+
+    let dynamics = throughput(seconds, || {
+        env.reset(&mut rng);
+        let mut n = 0;
+        loop {
+            n += 1;
+            let s = env.step(&(n % 2), &mut rng);
+            if s.terminated || s.truncated {
+                return n;
+            }
+        }
+    });
+    let rollouts = throughput(seconds, || black_box(rollout(&mut env, &policy, &mut rng)).len());
+    let batch = Batch::sample(&mut env, &policy, 32, &mut rng);
+    let gradient = throughput(seconds, || {
+        black_box(reinforce_gradient(&policy, &batch));
+        batch.num_steps()
+    });
+    let mut trained = policy.clone();
+    let config = pg_likelihood_ratio::TrainConfig { iters: 1, batch: 32, lr: 0.003, seed: 0 };
+    let training = throughput(seconds, || {
+        let log = pg_likelihood_ratio::train(
+            &mut env,
+            &mut trained,
+            &pg_likelihood_ratio::Reinforce,
+            &config,
+            |_| {},
+        )
+        .expect("a one-iteration run at a small step size stays finite");
+        log.env_steps()
+    });
+
+    let rows = [
+        ("cartpole_dynamics_steps_per_second", dynamics, "CartPole steps, fixed actions"),
+        ("rollout_steps_per_second", rollouts, "steps sampled with a 32x32 MLP policy"),
+        ("gradient_steps_per_second", gradient, "REINFORCE gradient, steps per second"),
+        ("training_env_steps_per_second", training, "whole iterations: sample, estimate, Adam step"),
+    ];
+    for (_, value, what) in &rows {
+        eprintln!("{value:>14.0}  {what}");
+    }
+    let mut summary = json!({ "seconds_per_benchmark": seconds });
+    for (key, value, _) in rows {
+        summary[key] = json!(value);
+    }
+    println!("{summary}");
+    Ok(())
+}
