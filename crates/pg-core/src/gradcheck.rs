@@ -35,3 +35,22 @@ where
 {
     max_scaled_error(analytic, &central_difference(f, x, 1e-5))
 }
+
+/// Checks `analytic`, a claimed gradient of `f` with respect to the policy's
+/// parameters, against central differences of `f` evaluated on perturbed
+/// copies of `policy`. Returns the largest scaled error.
+pub fn check_policy<P, F>(policy: &P, analytic: &Array1<f64>, mut f: F) -> f64
+where
+    P: crate::Policy + Clone,
+    F: FnMut(&P) -> f64,
+{
+    let mut probe = policy.clone();
+    check(
+        |theta| {
+            probe.params_mut().assign(theta);
+            f(&probe)
+        },
+        analytic,
+        policy.params(),
+    )
+}

@@ -3,10 +3,16 @@
 
 use ndarray::Array1;
 use pg_core::env::{Stay, TabularMdp};
-use pg_core::gradcheck::check;
+use pg_core::gradcheck::check_policy;
 use pg_core::policy::{Categorical, Policy, TabularSoftmax};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
+
+/// The enumerated exact gradient against central differences of the enumerated objective.
+fn exact_gradient_error<P: Policy<Action = usize> + Clone>(policy: &P) -> f64 {
+    let mdp = TabularMdp::three_state();
+    check_policy(policy, &mdp.exact_gradient(policy), |p| mdp.exact_objective(p))
+}
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -18,23 +24,17 @@ proptest! {
 
     #[test]
     fn enumerated_gradient_matches_finite_differences_tabular(theta in proptest::collection::vec(-2.0..2.0f64, 6)) {
-        let mdp = TabularMdp::three_state();
         let mut policy = TabularSoftmax::new(3, 2);
         policy.params_mut().assign(&Array1::from(theta));
-        let exact = mdp.exact_gradient(&policy);
-        let mut probe = policy.clone();
-        let err = check(|t| { probe.params_mut().assign(t); mdp.exact_objective(&probe) }, &exact, policy.params());
+        let err = exact_gradient_error(&policy);
         prop_assert!(err < 1e-7, "error {}", err);
     }
 
     #[test]
     fn enumerated_gradient_matches_finite_differences_linear(theta in proptest::collection::vec(-1.0..1.0f64, 8)) {
-        let mdp = TabularMdp::three_state();
         let mut policy = Categorical::linear(3, 2);
         policy.params_mut().assign(&Array1::from(theta));
-        let exact = mdp.exact_gradient(&policy);
-        let mut probe = policy.clone();
-        let err = check(|t| { probe.params_mut().assign(t); mdp.exact_objective(&probe) }, &exact, policy.params());
+        let err = exact_gradient_error(&policy);
         prop_assert!(err < 1e-7, "error {}", err);
     }
 }

@@ -195,18 +195,10 @@ pub fn behaviour_cloning_link(seed: u64, episodes: usize, step: f64) -> BcLink {
     let batch = Batch::sample(&mut CartPole::new(), &policy, episodes, &mut rng);
 
     let bc = weighted_score_gradient(&policy, &batch, &BehaviourCloning.weights(&batch));
-    let mut probe = policy.clone();
     let mean_log_lik = |p: &Categorical| {
         batch.trajectories.iter().map(|t| p.log_likelihood(t)).sum::<f64>() / batch.len() as f64
     };
-    let bc_identity_error = pg_core::gradcheck::check(
-        |theta| {
-            probe.params_mut().assign(theta);
-            mean_log_lik(&probe)
-        },
-        &bc,
-        policy.params(),
-    );
+    let bc_identity_error = pg_core::gradcheck::check_policy(&policy, &bc, mean_log_lik);
 
     let reinforce = weighted_score_gradient(&policy, &batch, &Reinforce.weights(&batch));
     let change_along = |g: &Array1<f64>| -> Vec<f64> {
