@@ -6,7 +6,7 @@ use crate::{BehaviourCloning, Estimator, Reinforce, single_trajectory_estimate, 
 use ndarray::Array1;
 use pg_core::env::{CartPole, TabularMdp};
 use pg_core::plot::{self, Spread};
-use pg_core::policy::{Categorical, Policy, TabularSoftmax};
+use pg_core::policy::{Categorical, Mlp, Policy, TabularSoftmax};
 use pg_core::rng::substream;
 use pg_core::{Batch, PgError};
 use plotly::Plot;
@@ -190,8 +190,7 @@ pub struct BcLink {
 pub fn behaviour_cloning_link(seed: u64, episodes: usize, step: f64) -> BcLink {
     let mut rng = substream(seed, 0);
     let mut policy = Categorical::linear(4, 2);
-    let init = Categorical::mlp(4, &[], 2, &mut rng);
-    policy.params_mut().assign(&(init.params() * 100.0));
+    policy.params_mut().assign(&Array1::from(Mlp::new(4, &[], 2).init(1.0, &mut rng)));
     let batch = Batch::sample(&mut CartPole::new(), &policy, episodes, &mut rng);
 
     let bc = weighted_score_gradient(&policy, &batch, &BehaviourCloning.weights(&batch));

@@ -125,8 +125,9 @@ where
             log.episodes.push(Episode { env_steps, ret: traj.total_reward(), wall_seconds });
         }
         let grad = weighted_score_gradient(policy, &batch, &estimator.weights(&batch));
+        let mean_return = batch.mean_return();
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
-        if !batch.mean_return().is_finite() {
+        if !mean_return.is_finite() {
             return Err(non_finite("return"));
         }
         if !grad.iter().all(|g| g.is_finite()) {
@@ -136,12 +137,7 @@ where
         if !policy.params().iter().all(|p| p.is_finite()) {
             return Err(non_finite("policy parameters"));
         }
-        let stats = IterStats {
-            iter,
-            env_steps,
-            mean_return: batch.mean_return(),
-            wall_seconds: start.elapsed().as_secs_f64(),
-        };
+        let stats = IterStats { iter, env_steps, mean_return, wall_seconds: start.elapsed().as_secs_f64() };
         on_iter(&stats);
         log.iterations.push(stats);
     }

@@ -78,7 +78,7 @@ impl Policy for Categorical {
         let grad_logits: Vec<f64> = lp
             .iter()
             .enumerate()
-            .map(|(i, l)| weight * (f64::from(u8::from(i == *action)) - l.exp()))
+            .map(|(i, l)| weight * (if i == *action { 1.0 } else { 0.0 } - l.exp()))
             .collect();
         let params = self.theta.as_slice().expect("contiguous");
         self.net.backward(params, &acts, &grad_logits, grad.as_slice_mut().expect("contiguous"));
