@@ -16,6 +16,7 @@ pub const GENERATED: &[&str] = &[
     "01-learning-table.md",
     "01-bc-link.html",
     "01-bc-table.md",
+    "01-checks.md",
 ];
 
 pub fn run(args: &BookArgs) -> Result<(), String> {
@@ -77,7 +78,45 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The chapter's statistical checks, rerun for the book: each row is what the
+/// corresponding test asserts.
+fn chapter_1_checks(dir: &Path, quick: bool) -> Result<(), String> {
+    use ch1::broken::{FirstStepOnly, PastRewards, SignFlipped};
+    use pg_likelihood_ratio::Reinforce;
+    let n = if quick { 2_000 } else { 20_000 };
+    let rows = timed("chapter 1: unbiasedness z-tests", || {
+        [
+            ("REINFORCE", ch1::unbiasedness_max_z(&Reinforce, n, 1)),
+            ("broken: sign flipped", ch1::unbiasedness_max_z(&SignFlipped, n, 1)),
+            ("broken: rewards before each step", ch1::unbiasedness_max_z(&PastRewards, n, 1)),
+            ("broken: first action only", ch1::unbiasedness_max_z(&FirstStepOnly, n, 1)),
+        ]
+    });
+    let mut table = format!(
+        "| estimator | largest $\\lvert z\\rvert$ over components ({n} trajectories) | verdict at $\\lvert z\\rvert > 5$ |\n|---|---:|---|\n"
+    );
+    for (name, z) in rows {
+        let verdict = if z > 5.0 { "rejected" } else { "accepted" };
+        table += &format!("| {name} | {z:.1} | {verdict} |\n");
+    }
+    let v = timed("chapter 1: variance of the stay MDP", || {
+        ch1::stay_variance(0.5, if quick { 20_000 } else { 200_000 }, 11)
+    });
+    table += &format!(
+        "\nStay MDP at $\\theta = {}$: closed-form variance {:.2}, simulated {:.2} over {} episodes; \
+         closed-form $dJ/d\\theta$ = {:.2}, simulated mean {:.2}.\n",
+        v.theta,
+        v.closed_form,
+        v.variance,
+        v.n,
+        pg_core::env::Stay::gradient(v.theta),
+        v.mean
+    );
+    write(dir, "01-checks.md", &table)
+}
+
 fn chapter_1(dir: &Path, quick: bool) -> Result<(), String> {
+    chapter_1_checks(dir, quick)?;
     let ns: &[usize] = if quick { &[10, 100, 1000] } else { &[10, 30, 100, 300, 1000, 3000] };
     let reps = if quick { 50 } else { 200 };
     let e = timed("chapter 1: estimator error against N", || ch1::error_vs_batch_size(ns, reps, 1));

@@ -3,11 +3,14 @@
 
 use crate::train::{TrainConfig, TrainLog, train};
 use crate::{BehaviourCloning, Estimator, Reinforce, single_trajectory_estimate, weighted_score_gradient};
+
+pub mod broken;
 use ndarray::Array1;
-use pg_core::env::{CartPole, TabularMdp};
+use pg_core::env::{CartPole, Stay, TabularMdp};
 use pg_core::plot::{self, Spread};
-use pg_core::policy::{Categorical, Mlp, Policy, TabularSoftmax};
-use pg_core::rng::substream;
+use pg_core::policy::{Bernoulli, Categorical, Mlp, Policy, TabularSoftmax};
+use pg_core::rng::{seeded, substream};
+use pg_core::rollout::rollout;
 use pg_core::{Batch, PgError};
 use plotly::Plot;
 
@@ -249,3 +252,70 @@ impl BcLink {
         plot
     }
 }
+
+/// The largest standardised error
+/// \\(|z_k| = |\bar g_k - \nabla_k J| / (s_k/\sqrt n)\\) over the gradient components of
+/// `n` single-trajectory estimates on the three-state MDP, at the reference policy.
+///
+/// Components that are exactly zero in every sample (the terminal state's)
+/// have no standard error; they must then equal the exact gradient, else
+/// the result is infinite.
+pub fn unbiasedness_max_z<E: Estimator>(estimator: &E, n: usize, seed: u64) -> f64 {
+    let mut mdp = TabularMdp::three_state();
+    let policy = reference_policy();
+    let exact = mdp.exact_gradient(&policy);
+    let mut rng = seeded(seed);
+    let samples: Vec<Array1<f64>> = (0..n)
+        .map(|_| {
+            let batch = Batch::sample(&mut mdp, &policy, 1, &mut rng);
+            weighted_score_gradient(&policy, &batch, &estimator.weights(&batch))
+        })
+        .collect();
+    let mut worst: f64 = 0.0;
+    for k in 0..policy.num_params() {
+        let column: Vec<f64> = samples.iter().map(|g| g[k]).collect();
+        let (mean, sd) = mean_sd(&column);
+        let z = if sd == 0.0 {
+            if mean == exact[k] { 0.0 } else { f64::INFINITY }
+        } else {
+            ((mean - exact[k]) / (sd / (n as f64).sqrt())).abs()
+        };
+        worst = worst.max(z);
+    }
+    worst
+}
+
+/// The plain estimator's variance on the one-state "stay" MDP, simulated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StayVariance {
+    /// The stay probability \\(\theta\\).
+    pub theta: f64,
+    /// Draws.
+    pub n: usize,
+    /// The sample mean and variance of the single-trajectory estimate.
+    pub mean: f64,
+    /// The sample variance.
+    pub variance: f64,
+    /// \\((4\theta + 8 + 1/\theta)/(1-\theta)^4\\).
+    pub closed_form: f64,
+}
+
+/// The closed-form variance of the plain estimator on the "stay" MDP.
+pub fn stay_closed_form_variance(theta: f64) -> f64 {
+    (4.0 * theta + 8.0 + 1.0 / theta) / (1.0 - theta).powi(4)
+}
+
+// ANCHOR: stay_variance
+/// Simulates `n` episodes of the "stay" MDP with stay probability `theta` and
+/// measures the mean and variance of the single-trajectory REINFORCE estimate.
+pub fn stay_variance(theta: f64, n: usize, seed: u64) -> StayVariance {
+    let policy = Bernoulli::new(theta);
+    let mut env = Stay::new();
+    let mut rng = seeded(seed);
+    let draws: Vec<f64> = (0..n)
+        .map(|_| single_trajectory_estimate(&policy, &rollout(&mut env, &policy, &mut rng))[0])
+        .collect();
+    let (mean, sd) = mean_sd(&draws);
+    StayVariance { theta, n, mean, variance: sd * sd, closed_form: stay_closed_form_variance(theta) }
+}
+// ANCHOR_END: stay_variance

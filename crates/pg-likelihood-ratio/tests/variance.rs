@@ -6,15 +6,7 @@
 //! K/theta - 1/(1 - theta), so the estimate is g(K) = K (K/theta - 1/(1 - theta)).
 
 use pg_core::env::Stay;
-use pg_core::policy::Bernoulli;
-use pg_core::rollout::rollout;
-use pg_core::seeded;
-use pg_likelihood_ratio::experiments::mean_sd;
-use pg_likelihood_ratio::single_trajectory_estimate;
-
-fn closed_form_variance(theta: f64) -> f64 {
-    (4.0 * theta + 8.0 + 1.0 / theta) / (1.0 - theta).powi(4)
-}
+use pg_likelihood_ratio::experiments::{stay_closed_form_variance as closed_form_variance, stay_variance};
 
 /// Central moments E[(g - mean)^2] and E[(g - mean)^4] by summing the series.
 fn series_moments(theta: f64) -> (f64, f64, f64) {
@@ -40,24 +32,12 @@ fn closed_form_matches_the_series() {
 /// (false-fail rate about 6e-7 under the normal approximation).
 #[test]
 fn simulation_reproduces_the_closed_form_variance() {
-    let theta = 0.5;
-    let n = 200_000;
-    let policy = Bernoulli::new(theta);
-    let mut env = Stay::new();
-    let mut rng = seeded(11);
-    let draws: Vec<f64> = (0..n)
-        .map(|_| single_trajectory_estimate(&policy, &rollout(&mut env, &policy, &mut rng))[0])
-        .collect();
-    let (mean, sd) = mean_sd(&draws);
+    let (theta, n) = (0.5, 200_000);
+    let sim = stay_variance(theta, n, 11);
     let (_, var, m4) = series_moments(theta);
     let se_var = ((m4 - var * var) / n as f64).sqrt();
-    let z = (sd * sd - closed_form_variance(theta)) / se_var;
-    assert!(
-        z.abs() < 5.0,
-        "sample variance {} vs closed form {} (z = {z})",
-        sd * sd,
-        closed_form_variance(theta)
-    );
-    let z_mean = (mean - Stay::gradient(theta)) / (sd / (n as f64).sqrt());
-    assert!(z_mean.abs() < 5.0, "mean {mean} vs dJ/dtheta {} (z = {z_mean})", Stay::gradient(theta));
+    let z = (sim.variance - closed_form_variance(theta)) / se_var;
+    assert!(z.abs() < 5.0, "sample variance {} vs closed form {} (z = {z})", sim.variance, sim.closed_form);
+    let z_mean = (sim.mean - Stay::gradient(theta)) / (sim.variance / n as f64).sqrt();
+    assert!(z_mean.abs() < 5.0, "mean {} vs dJ/dtheta {} (z = {z_mean})", sim.mean, Stay::gradient(theta));
 }
