@@ -31,7 +31,13 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
             ));
         }
         (Some(w), _) => w.0.clone(),
+        (None, EnvName::Mdp | EnvName::Stay) => vec![],
         (None, _) => vec![32, 32],
+    };
+    let policy_name = match args.env {
+        EnvName::Cartpole => "categorical (softmax over an MLP)",
+        EnvName::Pendulum => "gaussian (MLP mean, state-independent log-std)",
+        EnvName::Mdp | EnvName::Stay => "tabular softmax",
     };
     let hidden = &hidden;
     let init_rng = &mut substream(args.seed, 1_000);
@@ -64,6 +70,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "iters": config.iters,
         "batch": config.batch,
         "lr": config.lr,
+        "policy": policy_name,
         "hidden": hidden,
         "env_steps": env_steps,
         "episodes": log.episodes.len(),
