@@ -132,3 +132,27 @@ pub fn parity(title: &str, x_label: &str, y_label: &str, x: &[f64], y: &[f64]) -
     plot.set_layout(layout(title, x_label, y_label));
     plot
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_summarises_runs_cut_to_the_shortest() {
+        let s = Spread::new(&[1.0, 2.0, 3.0], &[vec![1.0, 4.0, 9.0], vec![3.0, 0.0]]);
+        assert_eq!(s.x, vec![1.0, 2.0]);
+        assert_eq!(s.mean, vec![2.0, 2.0]);
+        assert_eq!((s.min.clone(), s.max.clone()), (vec![1.0, 0.0], vec![3.0, 4.0]));
+    }
+
+    #[test]
+    fn figures_carry_their_data() {
+        let spread = Spread::new(&[1.0, 2.0], &[vec![5.0, 6.0]]);
+        let json = learning_curves("t", "x", "y", &[("run", spread)]).to_json();
+        assert!(json.contains("run (mean)") && json.contains("tonexty"), "{json}");
+        let json = histogram("h", "estimate", &[0.25, 0.5, 0.75], Some(("exact", 0.5))).to_json();
+        assert!(json.contains("0.25") && json.contains("\"histogram\"") && json.contains("line"), "{json}");
+        let json = log_log("l", "n", "e", &[("reference: slope", vec![1.0, 10.0], vec![1.0, 0.1])]).to_json();
+        assert!(json.contains("\"log\"") && json.contains("dash"), "{json}");
+    }
+}
