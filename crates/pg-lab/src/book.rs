@@ -70,11 +70,14 @@ fn figure(plot: &plotly::Plot, id: &str) -> String {
     format!("<div class=\"figure\">\n{}\n</div>\n", plot.to_inline_html(Some(id)))
 }
 
+/// Runs one experiment behind a spinner (on a terminal), then reports its time.
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
-    eprint!("{what} ... ");
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(what.to_string());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let t = Instant::now();
     let out = f();
-    eprintln!("{:.1} s", t.elapsed().as_secs_f64());
+    spinner.finish_and_clear();
+    eprintln!("{what} ... {:.1} s", t.elapsed().as_secs_f64());
     out
 }
 
