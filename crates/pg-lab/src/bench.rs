@@ -6,7 +6,7 @@ use pg_core::env::CartPole;
 use pg_core::policy::Categorical;
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, seeded};
-use pg_likelihood_ratio::reinforce_gradient;
+use pg_likelihood_ratio::{Estimator, Reinforce};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let rollouts = throughput(seconds, || black_box(rollout(&mut env, &policy, &mut rng)).len());
     let batch = Batch::sample(&mut env, &policy, 32, &mut rng);
     let gradient = throughput(seconds, || {
-        black_box(reinforce_gradient(&policy, &batch));
+        black_box(Reinforce.gradient(&policy, &batch));
         batch.num_steps()
     });
     let mut trained = policy.clone();

@@ -2,7 +2,7 @@
 //! into figures and tables, the notebook plots them, the tests check them.
 
 use crate::train::{TrainConfig, TrainLog, train};
-use crate::{BehaviourCloning, Estimator, Reinforce, single_trajectory_estimate, weighted_score_gradient};
+use crate::{BehaviourCloning, Estimator, Reinforce, single_trajectory_estimate};
 
 pub mod broken;
 use ndarray::Array1;
@@ -67,7 +67,7 @@ pub fn error_vs_batch_size(ns: &[usize], reps: usize, seed: u64) -> ErrorVsN {
         let errs: Vec<f64> = (0..reps)
             .map(|_| {
                 let batch = Batch::sample(&mut mdp, &policy, n, &mut rng);
-                let diff = weighted_score_gradient(&policy, &batch, &Reinforce.weights(&batch)) - &exact;
+                let diff = Reinforce.gradient(&policy, &batch) - &exact;
                 diff.dot(&diff)
             })
             .collect();
@@ -196,13 +196,13 @@ pub fn behaviour_cloning_link(seed: u64, episodes: usize, step: f64) -> BcLink {
     policy.params_mut().assign(&Array1::from(Mlp::new(4, &[], 2).init(1.0, &mut rng)));
     let batch = Batch::sample(&mut CartPole::new(), &policy, episodes, &mut rng);
 
-    let bc = weighted_score_gradient(&policy, &batch, &BehaviourCloning.weights(&batch));
+    let bc = BehaviourCloning.gradient(&policy, &batch);
     let mean_log_lik = |p: &Categorical| {
         batch.trajectories.iter().map(|t| p.log_likelihood(t)).sum::<f64>() / batch.len() as f64
     };
     let bc_identity_error = pg_core::gradcheck::check_policy(&policy, &bc, mean_log_lik);
 
-    let reinforce = weighted_score_gradient(&policy, &batch, &Reinforce.weights(&batch));
+    let reinforce = Reinforce.gradient(&policy, &batch);
     let change_along = |g: &Array1<f64>| -> Vec<f64> {
         let mut moved = policy.clone();
         moved.params_mut().scaled_add(step / g.dot(g).sqrt(), g);
@@ -268,7 +268,7 @@ pub fn unbiasedness_max_z<E: Estimator>(estimator: &E, n: usize, seed: u64) -> f
     let samples: Vec<Array1<f64>> = (0..n)
         .map(|_| {
             let batch = Batch::sample(&mut mdp, &policy, 1, &mut rng);
-            weighted_score_gradient(&policy, &batch, &estimator.weights(&batch))
+            estimator.gradient(&policy, &batch)
         })
         .collect();
     let mut worst: f64 = 0.0;
@@ -292,7 +292,7 @@ pub struct StayVariance {
     pub theta: f64,
     /// Draws.
     pub n: usize,
-    /// The sample mean and variance of the single-trajectory estimate.
+    /// The sample mean of the single-trajectory estimate.
     pub mean: f64,
     /// The sample variance.
     pub variance: f64,

@@ -27,6 +27,11 @@ pub trait Estimator {
     fn name(&self) -> &'static str;
     /// The weight \\(w_{i,t}\\) of every step of every trajectory in the batch.
     fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>>;
+
+    /// The estimate \\(\hat g\\) from a batch: the score sum with these weights.
+    fn gradient<P: Policy>(&self, policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
+        weighted_score_gradient(policy, batch, &self.weights(batch))
+    }
 }
 // ANCHOR_END: estimator_trait
 
@@ -62,11 +67,6 @@ impl Estimator for Reinforce {
     }
 }
 // ANCHOR_END: reinforce
-
-/// The REINFORCE gradient estimate from a batch.
-pub fn reinforce_gradient<P: Policy>(policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
-    weighted_score_gradient(policy, batch, &Reinforce.weights(batch))
-}
 
 // ANCHOR: behaviour_cloning
 /// Behaviour cloning maximises the log-likelihood of the data. Its gradient is

@@ -1,7 +1,7 @@
 //! The training loop shared by every chapter: sample a batch, estimate the
 //! gradient, ascend. Chapters change only the [`Estimator`].
 
-use crate::{Estimator, weighted_score_gradient};
+use crate::Estimator;
 use pg_core::error::{PgError, at_least_one, positive};
 use pg_core::optim::{Adam, Optimizer};
 use pg_core::{Batch, Env, Policy, seeded};
@@ -124,7 +124,7 @@ where
             env_steps += traj.len();
             log.episodes.push(Episode { env_steps, ret: traj.total_reward(), wall_seconds });
         }
-        let grad = weighted_score_gradient(policy, &batch, &estimator.weights(&batch));
+        let grad = estimator.gradient(policy, &batch);
         let mean_return = batch.mean_return();
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !mean_return.is_finite() {
