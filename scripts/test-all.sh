@@ -13,16 +13,28 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 START=$(date +%s)
 
 step "installing what is missing"
-if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-  rustup component add rust-src
-fi
+for component in rust-src rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    rustup component add "$component"
+  fi
+done
 if ! command -v evcxr_jupyter >/dev/null 2>&1; then
   cargo install --locked evcxr_jupyter --version 0.22.0
 fi
-if ! python3 -c 'import nbclient, nbformat, jupyter_client' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
+# Python packages live in a virtual environment under target/, so a system
+# Python that refuses `pip install` cannot break the run.
+VENV="$ROOT/target/venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  mkdir -p target
+  python3 -m venv "$VENV" || {
+    python3 -m pip install --user --quiet virtualenv && python3 -m virtualenv "$VENV"
+  }
 fi
-if ! python3 -c 'import jupyter_client.kernelspec as k, sys; sys.exit("rust" not in k.find_kernel_specs())' 2>/dev/null; then
+PY="$VENV/bin/python"
+if ! "$PY" -c 'import nbclient, nbformat, jupyter_client' >/dev/null 2>&1; then
+  "$PY" -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
+fi
+if ! "$PY" -c 'import jupyter_client.kernelspec as k, sys; sys.exit("rust" not in k.find_kernel_specs())' 2>/dev/null; then
   evcxr_jupyter --install
 fi
 
@@ -51,7 +63,7 @@ step "notebooks (evcxr kernel, headless)"
 mkdir -p target/evcxr-config
 printf 'preserve_vars_on_panic = false\n' >target/evcxr-config/evcxr.toml
 nb_status=0
-EVCXR_CONFIG_DIR="$ROOT/target/evcxr-config" python3 scripts/run-notebooks.py || nb_status=$?
+EVCXR_CONFIG_DIR="$ROOT/target/evcxr-config" "$PY" scripts/run-notebooks.py || nb_status=$?
 
 count() { grep -E '^test result' target/test-output.txt | grep -oE "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
 passed=$(count passed)

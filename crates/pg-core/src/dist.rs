@@ -3,22 +3,22 @@
 
 use ndarray::Array1;
 
-/// The distribution \\(\pi_\theta(\cdot\mid s)\\) at one state.
+/// The distribution πθ(·|s) at one state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dist {
     /// Probabilities of each discrete action.
     Categorical(Vec<f64>),
     /// A diagonal Gaussian.
     Gaussian {
-        /// The mean \\(\mu\\).
+        /// The mean μ.
         mean: Array1<f64>,
-        /// \\(\log\sigma\\) per dimension.
+        /// log σ per dimension.
         log_std: Array1<f64>,
     },
 }
 
 impl Dist {
-    /// \\(\mathrm{KL}(p\,\|\,q)\\) for `self` = p and `other` = q of the same kind.
+    /// KL(p ‖ q) for `self` = p and `other` = q of the same kind.
     ///
     /// # Panics
     /// If the two distributions are of different kinds or sizes.
@@ -41,7 +41,7 @@ impl Dist {
         }
     }
 
-    /// The entropy \\(H(p)\\).
+    /// The entropy H(p).
     pub fn entropy(&self) -> f64 {
         match self {
             Dist::Categorical(p) => -p.iter().filter(|pi| **pi > 0.0).map(|pi| pi * pi.ln()).sum::<f64>(),

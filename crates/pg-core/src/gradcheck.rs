@@ -2,8 +2,8 @@
 
 use ndarray::Array1;
 
-/// \\(\big(f(x + h e_i) - f(x - h e_i)\big) / 2h\\) for every coordinate \\(i\\).
-/// The error is \\(O(h^2)\\); in `f64`, `h` near `1e-5` balances it against rounding.
+/// (f(x + h eᵢ) − f(x − h eᵢ)) / 2h for every coordinate i.
+/// The error is O(h²); in `f64`, `h` near `1e-5` balances it against rounding.
 pub fn central_difference<F>(mut f: F, x: &Array1<f64>, h: f64) -> Array1<f64>
 where
     F: FnMut(&Array1<f64>) -> f64,
@@ -20,7 +20,7 @@ where
     })
 }
 
-/// The largest componentwise error \\(|a_i - b_i| / \max(1, |a_i|, |b_i|)\\):
+/// The largest componentwise error |aᵢ − bᵢ| / max(1, |aᵢ|, |bᵢ|):
 /// relative for large components, absolute for small ones.
 pub fn max_scaled_error(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
     assert_eq!(a.len(), b.len(), "gradients of different lengths");

@@ -5,9 +5,9 @@
 //! differentiable policies with hand-written score functions, rollouts,
 //! optimisers, a finite-difference gradient checker and plot helpers.
 //!
-//! Notation follows `book/src/notation.md`: a policy is \\(\pi_\theta(a\mid s)\\),
-//! a trajectory \\(\tau = (s_0, a_0, r_0, s_1, \dots)\\), its return \\(r(\tau) = \sum_t r_t\\),
-//! and the objective \\(J(\theta) = \mathbb{E}_{\tau\sim p_\theta}[r(\tau)]\\).
+//! Notation follows `book/src/notation.md`: a policy is πθ(a|s),
+//! a trajectory τ = (s₀, a₀, r₀, s₁, …), its return r(τ) = Σₜ rₜ,
+//! and the objective J(θ) = E_{τ∼pθ}[r(τ)].
 
 pub mod dist;
 pub mod env;
@@ -16,12 +16,15 @@ pub mod gradcheck;
 pub mod optim;
 pub mod plot;
 pub mod policy;
+pub mod report;
 pub mod rng;
 pub mod rollout;
+pub mod weights;
 
 pub use dist::Dist;
 pub use env::{Env, Step};
 pub use error::PgError;
 pub use policy::Policy;
 pub use rng::{PgRng, seeded};
-pub use rollout::{Batch, Trajectory};
+pub use rollout::{Batch, StepEnd, Trajectory};
+pub use weights::StepWeights;

@@ -1,16 +1,16 @@
-//! First-order optimisers. Policy gradient *ascends* \\(J\\): each `ascend`
+//! First-order optimisers. Policy gradient *ascends* J: each `ascend`
 //! moves the parameters along the given gradient estimate.
 
 use crate::error::{PgError, positive};
 use ndarray::Array1;
 
-/// An update rule \\(\theta \leftarrow \theta + \Delta(\hat g)\\).
+/// An update rule θ ← θ + Δ(ĝ).
 pub trait Optimizer {
     /// One ascent step along `grad`.
     fn ascend(&mut self, params: &mut Array1<f64>, grad: &Array1<f64>);
 }
 
-/// Plain gradient ascent: \\(\theta \leftarrow \theta + \alpha \hat g\\).
+/// Plain gradient ascent: θ ← θ + α ĝ.
 #[derive(Debug, Clone)]
 pub struct Sgd {
     lr: f64,
@@ -42,15 +42,16 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// Adam with step size `lr` and the usual \\(\beta_1 = 0.9, \beta_2 = 0.999, \epsilon = 10^{-8}\\).
-    pub fn new(lr: f64, num_params: usize) -> Result<Self, PgError> {
+    /// Adam with step size `lr` and the usual β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸.
+    /// Its moment estimates take their size from the first step.
+    pub fn new(lr: f64) -> Result<Self, PgError> {
         Ok(Self {
             lr: positive("lr", lr)?,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-            m: Array1::zeros(num_params),
-            v: Array1::zeros(num_params),
+            m: Array1::zeros(0),
+            v: Array1::zeros(0),
             t: 0,
         })
     }
@@ -58,6 +59,11 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn ascend(&mut self, params: &mut Array1<f64>, grad: &Array1<f64>) {
+        if self.m.len() != params.len() {
+            self.m = Array1::zeros(params.len());
+            self.v = Array1::zeros(params.len());
+            self.t = 0;
+        }
         self.t += 1;
         let (b1, b2) = (self.beta1, self.beta2);
         let c1 = 1.0 - b1.powi(self.t);

@@ -117,6 +117,36 @@ pub fn log_log(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<f
     plot
 }
 
+/// A scatter plot of named point sets `(x, y)`.
+pub fn scatter(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<f64>, Vec<f64>)]) -> Plot {
+    let mut plot = Plot::new();
+    for (name, x, y) in series {
+        plot.add_trace(Scatter::new(x.clone(), y.clone()).mode(Mode::Markers).name(*name));
+    }
+    plot.set_layout(layout(title, x_label, y_label));
+    plot
+}
+
+/// Lines through named series `(x, y)`, on a linear or logarithmic y-axis.
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+    series: &[(&str, Vec<f64>, Vec<f64>)],
+) -> Plot {
+    let mut plot = Plot::new();
+    for (name, x, y) in series {
+        plot.add_trace(Scatter::new(x.clone(), y.clone()).mode(Mode::LinesMarkers).name(*name));
+    }
+    let mut y_axis = Axis::new().title(Title::with_text(y_label));
+    if log_y {
+        y_axis = y_axis.type_(AxisType::Log);
+    }
+    plot.set_layout(layout(title, x_label, y_label).y_axis(y_axis));
+    plot
+}
+
 /// A scatter plot of `(x, y)` points with the line y = x, for comparing two estimates.
 pub fn parity(title: &str, x_label: &str, y_label: &str, x: &[f64], y: &[f64]) -> Plot {
     let mut plot = Plot::new();

@@ -5,15 +5,19 @@ use crate::policy::Policy;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
 
-/// One episode: \\(s_0, a_0, r_0, s_1, \dots, s_T\\), with the way it ended.
+/// One episode: s₀, a₀, r₀, s₁, …, s_T, with the way it ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory<A> {
     /// `T + 1` observations: the state before each action, then the final one.
     pub obs: Vec<Array1<f64>>,
     /// `T` actions.
     pub actions: Vec<A>,
-    /// `T` rewards, `rewards[t]` \\(= r(s_t, a_t)\\).
+    /// `T` rewards, `rewards[t]` = r(sₜ, aₜ).
     pub rewards: Vec<f64>,
+    /// `T` log-probabilities log π(aₜ|sₜ) under the policy that chose the
+    /// actions (the behaviour policy), recorded when sampling, so that a later
+    /// policy can weigh these samples by its probability ratio.
+    pub log_probs: Vec<f64>,
     /// Ended in a terminal state (no reward follows).
     pub terminated: bool,
     /// Cut by a time limit (reward would have followed).
@@ -23,19 +27,28 @@ pub struct Trajectory<A> {
 impl<A> Trajectory<A> {
     /// An empty trajectory at its first observation.
     pub fn start(obs: Array1<f64>) -> Self {
-        Self { obs: vec![obs], actions: vec![], rewards: vec![], terminated: false, truncated: false }
+        Self {
+            obs: vec![obs],
+            actions: vec![],
+            rewards: vec![],
+            log_probs: vec![],
+            terminated: false,
+            truncated: false,
+        }
     }
 
-    /// Appends one step.
-    pub fn push(&mut self, action: A, reward: f64, next_obs: Array1<f64>, terminated: bool, truncated: bool) {
+    /// Appends one step: the action taken, its log-probability under the
+    /// behaviour policy, the reward, the next observation and how it ended.
+    pub fn push(&mut self, action: A, log_prob: f64, reward: f64, next: Array1<f64>, end: StepEnd) {
         self.actions.push(action);
+        self.log_probs.push(log_prob);
         self.rewards.push(reward);
-        self.obs.push(next_obs);
-        self.terminated = terminated;
-        self.truncated = truncated;
+        self.obs.push(next);
+        self.terminated = end.terminated;
+        self.truncated = end.truncated;
     }
 
-    /// The number of steps \\(T\\).
+    /// The number of steps T.
     pub fn len(&self) -> usize {
         self.actions.len()
     }
@@ -50,23 +63,32 @@ impl<A> Trajectory<A> {
         self.terminated || self.truncated
     }
 
-    /// \\(s_t\\) for `t < T`, paired with \\(a_t\\).
+    /// sₜ for `t < T`, paired with aₜ.
     pub fn steps(&self) -> impl Iterator<Item = (ArrayView1<'_, f64>, &A)> {
         self.obs.iter().zip(&self.actions).map(|(o, a)| (o.view(), a))
     }
 
-    /// The undiscounted return \\(r(\tau) = \sum_t r_t\\).
+    /// The undiscounted return r(τ) = Σₜ rₜ.
     pub fn total_reward(&self) -> f64 {
         self.rewards.iter().sum()
     }
 
-    /// The discounted return \\(\sum_t \gamma^t r_t\\).
+    /// The discounted return Σₜ γᵗ rₜ.
     pub fn discounted_return(&self, gamma: f64) -> f64 {
         discounted_sum(&self.rewards, gamma)
     }
 }
 
-/// \\(\sum_t \gamma^t x_t\\).
+/// How a step ended: in a terminal state, at a time limit, both or neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepEnd {
+    /// A terminal state was reached: no reward follows.
+    pub terminated: bool,
+    /// A time limit cut the episode: reward would have followed.
+    pub truncated: bool,
+}
+
+/// Σₜ γᵗ xₜ.
 pub fn discounted_sum(xs: &[f64], gamma: f64) -> f64 {
     xs.iter().rev().fold(0.0, |acc, &x| x + gamma * acc)
 }
@@ -80,9 +102,10 @@ where
     let mut traj = Trajectory::start(env.reset(rng));
     while !traj.is_done() {
         let obs = traj.obs.last().expect("a trajectory has an observation");
-        let action = policy.sample(obs.view(), rng);
+        let (action, log_prob) = policy.sample_with_log_prob(obs.view(), rng);
         let step = env.step(&action, rng);
-        traj.push(action, step.reward, step.obs, step.terminated, step.truncated);
+        let end = StepEnd { terminated: step.terminated, truncated: step.truncated };
+        traj.push(action, log_prob, step.reward, step.obs, end);
     }
     traj
 }
@@ -105,7 +128,7 @@ impl<A> Batch<A> {
         Self { trajectories: (0..n).map(|_| rollout(env, policy, rng)).collect() }
     }
 
-    /// The number of episodes \\(N\\).
+    /// The number of episodes N.
     pub fn len(&self) -> usize {
         self.trajectories.len()
     }

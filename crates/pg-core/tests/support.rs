@@ -6,7 +6,7 @@ use pg_core::env::{Stay, TabularMdp};
 use pg_core::optim::{Adam, Optimizer, Sgd};
 use pg_core::policy::{Bernoulli, Categorical, Policy, TabularSoftmax};
 use pg_core::rollout::{discounted_sum, rollout};
-use pg_core::{Batch, seeded};
+use pg_core::{Batch, StepWeights, seeded};
 
 #[test]
 fn sgd_takes_exactly_one_scaled_step() {
@@ -21,7 +21,7 @@ fn adam_climbs_a_concave_quadratic_to_its_top() {
     // f(x) = -|x - c|^2, gradient -2 (x - c).
     let c = array![3.0, -1.0, 0.5];
     let mut x = Array1::zeros(3);
-    let mut adam = Adam::new(0.05, 3).unwrap();
+    let mut adam = Adam::new(0.05).unwrap();
     for _ in 0..2000 {
         let g = (&x - &c) * -2.0;
         adam.ascend(&mut x, &g);
@@ -29,16 +29,58 @@ fn adam_climbs_a_concave_quadratic_to_its_top() {
     assert!((&x - &c).iter().all(|d| d.abs() < 1e-3), "{x}");
     // The first step moves every coordinate by the step size (bias correction).
     let mut y = Array1::zeros(2);
-    Adam::new(0.1, 2).unwrap().ascend(&mut y, &array![5.0, -0.01]);
+    Adam::new(0.1).unwrap().ascend(&mut y, &array![5.0, -0.01]);
     assert!((y[0] - 0.1).abs() < 1e-6 && (y[1] + 0.1).abs() < 1e-4, "{y}");
-    assert!(Adam::new(-1.0, 2).is_err());
+    assert!(Adam::new(-1.0).is_err());
 }
 
 #[test]
-fn discounting() {
-    assert_eq!(discounted_sum(&[1.0, 1.0, 1.0], 0.5), 1.75);
+fn discounting_weights_step_t_by_gamma_to_the_t() {
+    // Not a palindrome: γᵗ and γ^(T−1−t) give different answers (1 + 2·0.5 + 4·0.25 = 3
+    // against 4 + 2·0.5 + 1·0.25 = 5.25).
+    assert_eq!(discounted_sum(&[1.0, 2.0, 4.0], 0.5), 3.0);
     assert_eq!(discounted_sum(&[2.0, 3.0], 1.0), 5.0);
+    assert_eq!(discounted_sum(&[5.0, 7.0], 0.0), 5.0);
     assert_eq!(discounted_sum(&[], 0.9), 0.0);
+}
+
+#[test]
+fn step_weights_have_one_slot_per_step() {
+    let mut rng = seeded(3);
+    let batch = Batch::sample(&mut TabularMdp::three_state(), &TabularSoftmax::new(3, 2), 20, &mut rng);
+    let w = StepWeights::fill(&batch, |i, t, w| {
+        assert_eq!(w.len(), t.len());
+        w.iter_mut().enumerate().for_each(|(s, x)| *x = (100 * i + s) as f64);
+    });
+    assert!(w.fits(&batch));
+    assert_eq!(w.flat().len(), batch.num_steps());
+    for (i, t) in batch.trajectories.iter().enumerate() {
+        let expected: Vec<f64> = (0..t.len()).map(|s| (100 * i + s) as f64).collect();
+        assert_eq!(w.trajectory(i), expected.as_slice());
+    }
+    let other = Batch::sample(&mut TabularMdp::three_state(), &TabularSoftmax::new(3, 2), 21, &mut rng);
+    assert!(!w.fits(&other));
+}
+
+#[test]
+#[should_panic(expected = "different shape")]
+fn weights_for_another_batch_are_refused() {
+    let mut rng = seeded(3);
+    let policy = TabularSoftmax::new(3, 2);
+    let batch = Batch::sample(&mut TabularMdp::three_state(), &policy, 5, &mut rng);
+    let other = Batch::sample(&mut TabularMdp::three_state(), &policy, 6, &mut rng);
+    let w = StepWeights::per_trajectory(&other, |_, _| 1.0);
+    policy.add_weighted_scores(&batch, &w, &mut Array1::zeros(6));
+}
+
+#[test]
+fn rollouts_record_the_behaviour_log_probabilities() {
+    let policy = Categorical::mlp(4, &[8], 2, &mut seeded(1));
+    let t = rollout(&mut pg_core::env::CartPole::new(), &policy, &mut seeded(2));
+    assert_eq!(t.log_probs.len(), t.len());
+    for ((obs, a), lp) in t.steps().zip(&t.log_probs) {
+        assert_eq!(policy.log_prob(obs, a), *lp);
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use pg_core::env::CartPole;
 use pg_core::policy::Categorical;
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, seeded};
-use pg_likelihood_ratio::{Estimator, Reinforce};
+use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, train};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -49,16 +49,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         batch.num_steps()
     });
     let mut trained = policy.clone();
-    let config = pg_likelihood_ratio::TrainConfig { iters: 1, batch: 32, lr: 0.003, seed: 0 };
+    let config = TrainConfig { iters: 1, batch: 32, seed: 0 };
+    let mut update = PolicyGradient::adam(Reinforce, 0.003).map_err(|e| e.to_string())?;
     let training = throughput(seconds, || {
-        let log = pg_likelihood_ratio::train(
-            &mut env,
-            &mut trained,
-            &pg_likelihood_ratio::Reinforce,
-            &config,
-            |_| {},
-        )
-        .expect("a one-iteration run at a small step size stays finite");
+        let log = train(&mut env, &mut trained, &mut update, &config, |_| {})
+            .expect("a one-iteration run at a small step size stays finite");
         log.env_steps()
     });
 

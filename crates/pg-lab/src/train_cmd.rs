@@ -1,13 +1,13 @@
 //! `pg train`: one run, a progress bar on stderr, a JSON summary on stdout.
 
 use crate::cli::{Algo, EnvName, TrainArgs};
-use crate::files::write_atomic;
+use crate::files::{check_writable, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
 use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
 use pg_core::rng::substream;
 use pg_core::{Env, Policy};
-use pg_likelihood_ratio::{Reinforce, TrainConfig, TrainLog, train};
+use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
 use serde_json::json;
 use std::time::Instant;
 
@@ -19,10 +19,13 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let config = TrainConfig {
         iters: args.iters.unwrap_or(iters),
         batch: args.batch.unwrap_or(batch),
-        lr: args.lr.unwrap_or(lr),
         seed: args.seed,
     };
     config.validate().map_err(|e| e.to_string())?;
+    let lr = args.lr.unwrap_or(lr);
+    if let Some(path) = &args.out {
+        check_writable(path)?;
+    }
     let hidden = match (&args.hidden, args.env) {
         (Some(_), EnvName::Mdp | EnvName::Stay) => {
             return Err(format!(
@@ -45,19 +48,19 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let (log, threshold) = match args.env {
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
-            fit(CartPole::new(), &mut policy, args, &config)?
+            fit(CartPole::new(), &mut policy, args, &config, lr)?
         }
         EnvName::Pendulum => {
             let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
-            fit(Pendulum::new(), &mut policy, args, &config)?
+            fit(Pendulum::new(), &mut policy, args, &config, lr)?
         }
         EnvName::Mdp => {
             let mut policy = TabularSoftmax::new(3, 2);
-            fit(TabularMdp::three_state(), &mut policy, args, &config)?
+            fit(TabularMdp::three_state(), &mut policy, args, &config, lr)?
         }
         EnvName::Stay => {
             let mut policy = TabularSoftmax::new(1, 2);
-            fit(Stay::with_limit(1000), &mut policy, args, &config)?
+            fit(Stay::with_limit(1000), &mut policy, args, &config, lr)?
         }
     };
     let wall = start.elapsed().as_secs_f64();
@@ -69,7 +72,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "seed": args.seed,
         "iters": config.iters,
         "batch": config.batch,
-        "lr": config.lr,
+        "lr": lr,
         "policy": policy_name,
         "hidden": hidden,
         "env_steps": env_steps,
@@ -110,29 +113,36 @@ fn env_name(env: EnvName) -> &'static str {
     }
 }
 
+/// The estimator that `--algo` and its options choose, for any policy.
+fn estimator<P: Policy + 'static>(args: &TrainArgs) -> Box<dyn Estimator<P>> {
+    match args.algo {
+        Algo::Reinforce => Box::new(Reinforce),
+    }
+}
+
 /// Runs the chosen algorithm with a progress bar; returns the log and the solved threshold.
 fn fit<E, P>(
     mut env: E,
     policy: &mut P,
     args: &TrainArgs,
     config: &TrainConfig,
+    lr: f64,
 ) -> Result<(TrainLog, Option<f64>), String>
 where
     E: Env,
-    P: Policy<Action = E::Action>,
+    P: Policy<Action = E::Action> + 'static,
 {
+    let mut update = PolicyGradient::adam(estimator::<P>(args), lr).map_err(|e| e.to_string())?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")
             .expect("a valid progress template"),
     );
     let threshold = env.solved_threshold();
-    let log = match args.algo {
-        Algo::Reinforce => train(&mut env, policy, &Reinforce, config, |s| {
-            bar.set_position(s.iter as u64 + 1);
-            bar.set_message(format!("mean return {:.1}  env steps {}", s.mean_return, s.env_steps));
-        }),
-    }
+    let log = train(&mut env, policy, &mut update, config, |s| {
+        bar.set_position(s.iter as u64 + 1);
+        bar.set_message(format!("mean return {:.1}  env steps {}", s.mean_return, s.env_steps));
+    })
     .map_err(|e| e.to_string());
     bar.finish_and_clear();
     Ok((log?, threshold))

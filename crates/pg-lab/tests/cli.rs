@@ -67,6 +67,34 @@ fn missing_output_directory_is_named() {
     );
 }
 
+/// The output path is checked before training: this run would diverge (and
+/// say so) if it trained first, but it must stop at the bad path.
+#[test]
+fn output_path_is_checked_before_training() {
+    assert_rejected(
+        &[
+            "train",
+            "--env",
+            "pendulum",
+            "--lr",
+            "1e6",
+            "--iters",
+            "50",
+            "--batch",
+            "2",
+            "--quiet",
+            "--out",
+            "/nonexistent-dir/run.json",
+        ],
+        &["/nonexistent-dir", "does not exist"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert_rejected(
+        &["train", "--env", "mdp", "--quiet", "--out", dir.path().to_str().unwrap()],
+        &["is a directory"],
+    );
+}
+
 #[test]
 fn a_run_ends_with_a_json_summary() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,14 +1,18 @@
-//! The chapter's experiments. Each returns its numbers; `pg book` turns them
-//! into figures and tables, the notebook plots them, the tests check them.
+//! The chapter's experiments, generic over the estimator so that later
+//! chapters rerun them with theirs. Each returns its numbers; [`crate::book`]
+//! turns them into figures and tables, the notebook plots them, the tests
+//! check them.
 
+use crate::exact::{Moments, exact_moments};
 use crate::train::{TrainConfig, TrainLog, train};
-use crate::{BehaviourCloning, Estimator, Reinforce, single_trajectory_estimate};
+use crate::{BehaviourCloning, Estimator, PolicyGradient, Reinforce};
 
 pub mod broken;
 use ndarray::Array1;
 use pg_core::env::{CartPole, Stay, TabularMdp};
 use pg_core::plot::{self, Spread};
 use pg_core::policy::{Bernoulli, Categorical, Mlp, Policy, TabularSoftmax};
+use pg_core::report::markdown_table;
 use pg_core::rng::{seeded, substream};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, PgError};
@@ -21,21 +25,12 @@ pub fn reference_policy() -> TabularSoftmax {
     p
 }
 
-/// Estimator error against batch size on the three-state MDP.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorVsN {
-    /// Batch sizes \\(N\\).
-    pub ns: Vec<usize>,
-    /// Root mean squared error \\(\sqrt{\mathbb{E}\|\hat g_N - \nabla J\|^2}\\) over the repetitions.
-    pub rmse: Vec<f64>,
-    /// For each \\(N\\): the mean and standard deviation, over repetitions, of \\(\|\hat g_N - \nabla J\|^2\\).
-    pub sq_err_mean_sd: Vec<(f64, f64)>,
-    /// The exact \\(\operatorname{tr}\operatorname{Cov}[\hat g_1]\\), so that the exact MSE is this over \\(N\\).
-    pub trace_cov: f64,
-    /// The least-squares slope of \\(\log\) RMSE against \\(\log N\\).
-    pub slope: f64,
-    /// Repetitions per \\(N\\).
-    pub reps: usize,
+/// Sample mean and (n − 1)-normalised standard deviation.
+pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
 }
 
 /// The least-squares slope of `y` against `x`.
@@ -47,19 +42,60 @@ pub fn fit_slope(x: &[f64], y: &[f64]) -> f64 {
     cov / var
 }
 
+/// Pearson correlation.
+pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let (mx, sx) = mean_sd(x);
+    let (my, sy) = mean_sd(y);
+    let cov = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / (x.len() as f64 - 1.0);
+    cov / (sx * sy)
+}
+
+/// Runs `f` on every item, on as many threads as the machine has cores, and
+/// returns the results in the items' order (so results do not depend on the
+/// thread count).
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(threads) {
+        let f = &f;
+        let results: Vec<R> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk.iter().map(|item| s.spawn(move || f(item))).collect();
+            handles.into_iter().map(|h| h.join().expect("a worker thread panicked")).collect()
+        });
+        out.extend(results);
+    }
+    out
+}
+
+/// Estimator error against batch size on the three-state MDP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorVsN {
+    /// Batch sizes N.
+    pub ns: Vec<usize>,
+    /// Root mean squared error √(E‖ĝ_N − ∇J‖²) over the repetitions.
+    pub rmse: Vec<f64>,
+    /// For each N: the mean and standard deviation, over repetitions, of ‖ĝ_N − ∇J‖².
+    pub sq_err_mean_sd: Vec<(f64, f64)>,
+    /// The exact tr Cov[ĝ₁], so that the exact MSE of an unbiased estimator is this over N.
+    pub trace_cov: f64,
+    /// The least-squares slope of log RMSE against log N.
+    pub slope: f64,
+    /// Repetitions per N.
+    pub reps: usize,
+}
+
 // ANCHOR: error_vs_n
-/// Samples `reps` batches of each size in `ns` and measures how far REINFORCE
-/// lands from the exact gradient. Independent batches average independent
-/// errors, so the RMSE falls like \\(N^{-1/2}\\).
-pub fn error_vs_batch_size(ns: &[usize], reps: usize, seed: u64) -> ErrorVsN {
+/// Samples `reps` batches of each size in `ns` and measures how far the
+/// estimate lands from the exact gradient. Independent batches average
+/// independent errors, so for an unbiased estimator the RMSE falls like N^(−1/2).
+pub fn error_vs_batch_size<E>(estimator: &E, ns: &[usize], reps: usize, seed: u64) -> ErrorVsN
+where
+    E: Estimator<TabularSoftmax> + ?Sized,
+{
     let mut mdp = TabularMdp::three_state();
     let policy = reference_policy();
     let exact = mdp.exact_gradient(&policy);
-    let second_moment = mdp.expectation(&policy, |t| {
-        let g = single_trajectory_estimate(&policy, t);
-        ndarray::arr1(&[g.dot(&g)])
-    })[0];
-    let trace_cov = second_moment - exact.dot(&exact);
+    let trace_cov = exact_moments(&mdp, &policy, estimator, 1).total_variance();
     let mut rmse = Vec::new();
     let mut sq_err_mean_sd = Vec::new();
     for (k, &n) in ns.iter().enumerate() {
@@ -67,7 +103,7 @@ pub fn error_vs_batch_size(ns: &[usize], reps: usize, seed: u64) -> ErrorVsN {
         let errs: Vec<f64> = (0..reps)
             .map(|_| {
                 let batch = Batch::sample(&mut mdp, &policy, n, &mut rng);
-                let diff = Reinforce.gradient(&policy, &batch) - &exact;
+                let diff = estimator.gradient(&policy, &batch) - &exact;
                 diff.dot(&diff)
             })
             .collect();
@@ -81,21 +117,13 @@ pub fn error_vs_batch_size(ns: &[usize], reps: usize, seed: u64) -> ErrorVsN {
 }
 // ANCHOR_END: error_vs_n
 
-/// Sample mean and (n-1)-normalised standard deviation.
-pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
-}
-
 impl ErrorVsN {
-    /// The log-log figure, with the exact \\(\sqrt{\operatorname{tr}\Sigma/N}\\) as a dashed reference.
-    pub fn plot(&self) -> Plot {
+    /// The log-log figure, with the exact √(tr Σ / N) as a reference line.
+    pub fn plot(&self, title: &str) -> Plot {
         let x: Vec<f64> = self.ns.iter().map(|&n| n as f64).collect();
         let reference: Vec<f64> = x.iter().map(|n| (self.trace_cov / n).sqrt()).collect();
         plot::log_log(
-            "REINFORCE error against batch size (three-state MDP)",
+            title,
             "trajectories per batch N",
             "RMS error of the gradient estimate",
             &[
@@ -104,18 +132,35 @@ impl ErrorVsN {
             ],
         )
     }
+
+    /// The table beside the figure.
+    pub fn table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .ns
+            .iter()
+            .zip(&self.rmse)
+            .map(|(n, r)| {
+                vec![n.to_string(), format!("{r:.4}"), format!("{:.4}", (self.trace_cov / *n as f64).sqrt())]
+            })
+            .collect();
+        markdown_table(&["N", "RMS error", "exact $\\sqrt{\\operatorname{tr}\\Sigma/N}$"], &rows)
+            + &format!(
+                "\n{} batches per row; $\\operatorname{{tr}}\\Sigma = {:.3}$ by enumeration; fitted log-log slope {:.3}.\n",
+                self.reps, self.trace_cov, self.slope
+            )
+    }
 }
 
-/// Settings of the CartPole learning-curve experiment.
+/// Settings of the CartPole learning-curve experiments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CartPoleSetup {
     /// Seeds, one run each.
     pub seeds: Vec<u64>,
     /// Hidden layer widths of the policy.
     pub hidden: Vec<usize>,
-    /// Gradient steps, episodes per step, step size.
+    /// Iterations (batches).
     pub iters: usize,
-    /// Episodes per step.
+    /// Episodes per batch.
     pub batch: usize,
     /// Adam's step size.
     pub lr: f64,
@@ -127,48 +172,102 @@ impl Default for CartPoleSetup {
     }
 }
 
-/// Trains a fresh CartPole policy with REINFORCE; the seed fixes both the
-/// initial weights and the sampled episodes.
-pub fn train_cartpole(seed: u64, setup: &CartPoleSetup) -> Result<TrainLog, PgError> {
+/// CartPole-v1 counts as solved at this mean return over 100 episodes.
+pub const CARTPOLE_SOLVED: f64 = 475.0;
+
+/// Trains a fresh CartPole policy with `estimator` and one Adam step per
+/// batch; the seed fixes both the initial weights and the sampled episodes,
+/// so two estimators run with the same seed start from the same policy.
+pub fn train_cartpole<E: Estimator<Categorical>>(
+    estimator: E,
+    seed: u64,
+    setup: &CartPoleSetup,
+) -> Result<TrainLog, PgError> {
     let mut policy = Categorical::mlp(4, &setup.hidden, 2, &mut substream(seed, 1_000));
-    let config = TrainConfig { iters: setup.iters, batch: setup.batch, lr: setup.lr, seed };
-    train(&mut CartPole::new(), &mut policy, &Reinforce, &config, |_| {})
+    let config = TrainConfig { iters: setup.iters, batch: setup.batch, seed };
+    let mut update = PolicyGradient::adam(estimator, setup.lr)?;
+    train(&mut CartPole::new(), &mut policy, &mut update, &config, |_| {})
 }
 
 // ANCHOR: learning_curves
-/// One REINFORCE run per seed, two at a time (one per core).
-pub fn cartpole_learning_curves(setup: &CartPoleSetup) -> Result<Vec<TrainLog>, PgError> {
-    let mut logs = Vec::new();
-    for pair in setup.seeds.chunks(2) {
-        let results: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> =
-                pair.iter().map(|&seed| s.spawn(move || train_cartpole(seed, setup))).collect();
-            handles.into_iter().map(|h| h.join().expect("a training thread panicked")).collect()
-        });
-        for r in results {
-            logs.push(r?);
-        }
-    }
-    Ok(logs)
+/// One run per seed, on every core at once.
+pub fn cartpole_learning_curves<E>(estimator: &E, setup: &CartPoleSetup) -> Result<Vec<TrainLog>, PgError>
+where
+    E: Estimator<Categorical> + Clone + Send + Sync,
+{
+    parallel_map(&setup.seeds, |&seed| train_cartpole(estimator.clone(), seed, setup)).into_iter().collect()
 }
 // ANCHOR_END: learning_curves
 
-/// Mean batch return per iteration, summarised over runs.
-pub fn return_spread(logs: &[TrainLog]) -> Spread {
-    let runs: Vec<Vec<f64>> =
-        logs.iter().map(|l| l.iterations.iter().map(|s| s.mean_return).collect()).collect();
-    let x: Vec<f64> = (1..=runs.first().map_or(0, Vec::len)).map(|i| i as f64).collect();
-    Spread::new(&x, &runs)
+/// The mean return of the last `window` episodes finished by each point of
+/// `grid` (environment steps), for every run; a run contributes only up to
+/// the steps it took.
+pub fn steps_spread(logs: &[TrainLog], grid: &[f64], window: usize) -> Spread {
+    let runs: Vec<Vec<f64>> = logs
+        .iter()
+        .map(|log| {
+            let last = log.env_steps() as f64;
+            grid.iter()
+                .take_while(|&&x| x <= last)
+                .map(|&x| {
+                    let done = log.episodes.partition_point(|e| e.env_steps as f64 <= x);
+                    let tail = &log.episodes[done.saturating_sub(window)..done];
+                    tail.iter().map(|e| e.ret).sum::<f64>() / tail.len().max(1) as f64
+                })
+                .collect()
+        })
+        .collect();
+    Spread::new(grid, &runs)
 }
 
-/// The learning-curve figure.
-pub fn learning_curve_plot(logs: &[TrainLog]) -> Plot {
-    plot::learning_curves(
-        &format!("REINFORCE on CartPole-v1 ({} seeds)", logs.len()),
-        "iteration",
-        "mean return of the batch",
-        &[("REINFORCE", return_spread(logs))],
-    )
+/// Learning curves of several estimators against environment steps: the mean
+/// return of the last 100 episodes, mean and min-max band over seeds.
+pub fn learning_curve_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> Plot {
+    let max_steps =
+        groups.iter().flat_map(|(_, logs)| logs.iter().map(TrainLog::env_steps)).max().unwrap_or(0);
+    let grid: Vec<f64> = (1..=200).map(|i| i as f64 * max_steps as f64 / 200.0).collect();
+    let spreads: Vec<(&str, Spread)> =
+        groups.iter().map(|(name, logs)| (*name, steps_spread(logs, &grid, 100))).collect();
+    plot::learning_curves(title, "environment steps", "mean return of the last 100 episodes", &spreads)
+}
+
+/// When a run first reached a 100-episode mean of 475, in environment steps.
+pub fn steps_to_solve(log: &TrainLog) -> Option<usize> {
+    log.solved_at(CARTPOLE_SOLVED, 100).map(|e| e.env_steps)
+}
+
+/// The median of the runs' steps to 475, counting a run that never got there
+/// as infinitely slow (`None` when at least half never did).
+pub fn median_steps_to_solve(logs: &[TrainLog]) -> Option<f64> {
+    let mut steps: Vec<f64> =
+        logs.iter().map(|l| steps_to_solve(l).map_or(f64::INFINITY, |s| s as f64)).collect();
+    steps.sort_by(f64::total_cmp);
+    let n = steps.len();
+    let median = if n % 2 == 1 { steps[n / 2] } else { (steps[n / 2 - 1] + steps[n / 2]) / 2.0 };
+    median.is_finite().then_some(median)
+}
+
+/// A table of steps to 475 per seed, one row per estimator, with the median.
+pub fn solved_table(setup: &CartPoleSetup, groups: &[(&str, &[TrainLog])]) -> String {
+    let mut headers = vec!["estimator".to_string()];
+    headers.extend(setup.seeds.iter().map(|s| format!("seed {s}")));
+    headers.push("median".into());
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let mut row = vec![name.to_string()];
+            row.extend(logs.iter().map(|l| steps_to_solve(l).map_or("never".into(), |s| s.to_string())));
+            row.push(median_steps_to_solve(logs).map_or("never".into(), |m| format!("{m:.0}")));
+            row
+        })
+        .collect();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    format!(
+        "Environment steps until the mean return of the last 100 episodes first reached {CARTPOLE_SOLVED} \
+         (\"never\": not within the budget). Settings: hidden layers {:?}, {} episodes per batch, \
+         Adam step size {}, {} iterations.\n\n",
+        setup.hidden, setup.batch, setup.lr, setup.iters
+    ) + &markdown_table(&headers, &rows)
 }
 
 /// The behaviour-cloning link, measured on one batch of CartPole episodes.
@@ -176,7 +275,7 @@ pub fn learning_curve_plot(logs: &[TrainLog]) -> Plot {
 pub struct BcLink {
     /// Each episode's return.
     pub returns: Vec<f64>,
-    /// Each episode's change in \\(\log p_\theta(\tau)\\) per step after a REINFORCE step.
+    /// Each episode's change in log pθ(τ) per step after a REINFORCE step.
     pub reinforce_change: Vec<f64>,
     /// The same after a behaviour-cloning step of the same length.
     pub bc_change: Vec<f64>,
@@ -188,7 +287,7 @@ pub struct BcLink {
 // ANCHOR: bc_link
 /// Samples CartPole episodes from a random linear policy, then takes one
 /// step of length `step` along the behaviour-cloning gradient (weights 1) and
-/// one along REINFORCE (weights \\(r(\tau)\\)), and records how each episode's
+/// one along REINFORCE (weights r(τ)), and records how each episode's
 /// log-likelihood per step changed.
 pub fn behaviour_cloning_link(seed: u64, episodes: usize, step: f64) -> BcLink {
     let mut rng = substream(seed, 0);
@@ -221,57 +320,64 @@ pub fn behaviour_cloning_link(seed: u64, episodes: usize, step: f64) -> BcLink {
 }
 // ANCHOR_END: bc_link
 
-/// Pearson correlation.
-pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, sx) = mean_sd(x);
-    let (my, sy) = mean_sd(y);
-    let cov = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / (x.len() as f64 - 1.0);
-    cov / (sx * sy)
-}
-
 impl BcLink {
+    /// corr(return, change per step) after the REINFORCE step and after the behaviour-cloning step.
+    pub fn correlations(&self) -> (f64, f64) {
+        (correlation(&self.returns, &self.reinforce_change), correlation(&self.returns, &self.bc_change))
+    }
+
     /// Scatter of per-step log-likelihood change against return, for both steps.
     pub fn plot(&self) -> Plot {
-        use plotly::Scatter;
-        use plotly::common::Mode;
-        let mut plot = Plot::new();
-        for (name, ys) in
-            [("REINFORCE step", &self.reinforce_change), ("behaviour-cloning step", &self.bc_change)]
-        {
-            plot.add_trace(Scatter::new(self.returns.clone(), ys.clone()).mode(Mode::Markers).name(name));
-        }
-        plot.set_layout(
-            plotly::Layout::new()
-                .title(plotly::common::Title::with_text("Which episodes become likelier?"))
-                .x_axis(plotly::layout::Axis::new().title(plotly::common::Title::with_text("episode return")))
-                .y_axis(
-                    plotly::layout::Axis::new()
-                        .title(plotly::common::Title::with_text("change in log-likelihood per step")),
-                ),
-        );
-        plot
+        plot::scatter(
+            "Which episodes become likelier?",
+            "episode return",
+            "change in log-likelihood per step",
+            &[
+                ("REINFORCE step", self.returns.clone(), self.reinforce_change.clone()),
+                ("behaviour-cloning step", self.returns.clone(), self.bc_change.clone()),
+            ],
+        )
     }
 }
 
-/// The largest standardised error
-/// \\(|z_k| = |\bar g_k - \nabla_k J| / (s_k/\sqrt n)\\) over the gradient components of
-/// `n` single-trajectory estimates on the three-state MDP, at the reference policy.
+/// The two correlations of [`BcLink`] for each of `seeds` (a fresh random
+/// policy and batch per seed).
+pub fn bc_link_over_seeds(seeds: &[u64], episodes: usize, step: f64) -> Vec<(f64, f64)> {
+    parallel_map(seeds, |&s| behaviour_cloning_link(s, episodes, step).correlations())
+}
+
+/// A z-test of unbiasedness on the three-state MDP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZTest {
+    /// Single-trajectory estimates averaged.
+    pub n: usize,
+    /// The largest |z| = |ḡₖ − ∇ₖJ| / (sₖ/√n) over the gradient components.
+    pub max_z: f64,
+}
+
+/// Rejection threshold of the z-tests: under the CLT one component exceeds it
+/// with probability 5.7 × 10⁻⁷.
+pub const Z_MAX: f64 = 5.0;
+
+/// z such that a standard normal exceeds it with probability 0.001; a bias of
+/// (Z_MAX + Z_POWER) standard errors is detected with probability ≥ 0.999.
+pub const Z_POWER: f64 = 3.09;
+
+// ANCHOR: z_test
+/// Averages `n` single-trajectory estimates at the reference policy and
+/// returns the largest standardised error against the exact gradient.
 ///
 /// Components that are exactly zero in every sample (the terminal state's)
 /// have no standard error; they must then equal the exact gradient, else
 /// the result is infinite.
-pub fn unbiasedness_max_z<E: Estimator>(estimator: &E, n: usize, seed: u64) -> f64 {
+pub fn z_test<E: Estimator<TabularSoftmax> + ?Sized>(estimator: &E, n: usize, seed: u64) -> ZTest {
     let mut mdp = TabularMdp::three_state();
     let policy = reference_policy();
     let exact = mdp.exact_gradient(&policy);
     let mut rng = seeded(seed);
-    let samples: Vec<Array1<f64>> = (0..n)
-        .map(|_| {
-            let batch = Batch::sample(&mut mdp, &policy, 1, &mut rng);
-            estimator.gradient(&policy, &batch)
-        })
-        .collect();
-    let mut worst: f64 = 0.0;
+    let samples: Vec<Array1<f64>> =
+        (0..n).map(|_| estimator.gradient(&policy, &Batch::sample(&mut mdp, &policy, 1, &mut rng))).collect();
+    let mut max_z: f64 = 0.0;
     for k in 0..policy.num_params() {
         let column: Vec<f64> = samples.iter().map(|g| g[k]).collect();
         let (mean, sd) = mean_sd(&column);
@@ -280,42 +386,128 @@ pub fn unbiasedness_max_z<E: Estimator>(estimator: &E, n: usize, seed: u64) -> f
         } else {
             ((mean - exact[k]) / (sd / (n as f64).sqrt())).abs()
         };
-        worst = worst.max(z);
+        max_z = max_z.max(z);
     }
-    worst
+    ZTest { n, max_z }
+}
+// ANCHOR_END: z_test
+
+/// The power of [`z_test`] with `n` samples for an estimator with exact
+/// `moments`: the smallest c such that an estimator whose mean is (1 + c)∇J
+/// (same variance) is rejected with probability at least 0.999. It is
+/// minₖ (Z_MAX + Z_POWER) σₖ / (√n |∇ₖJ|) over components with signal.
+pub fn z_test_power(moments: &Moments, exact: &Array1<f64>, n: usize) -> f64 {
+    exact
+        .iter()
+        .zip(&moments.variance)
+        .filter(|(g, _)| g.abs() > 1e-12)
+        .map(|(g, v)| (Z_MAX + Z_POWER) * (v / n as f64).sqrt() / g.abs())
+        .fold(f64::INFINITY, f64::min)
 }
 
-/// The plain estimator's variance on the one-state "stay" MDP, simulated.
+/// One row of a chapter's check table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRow {
+    /// The estimator.
+    pub name: String,
+    /// ‖E[ĝ] − ∇J‖ / ‖∇J‖, exact.
+    pub relative_bias: f64,
+    /// maxₖ |E[ĝₖ] − ∇ₖJ|, exact.
+    pub max_abs_bias: f64,
+    /// tr Cov[ĝ] of a single-trajectory estimate, exact.
+    pub total_variance: f64,
+    /// The z-test on sampled trajectories.
+    pub z: ZTest,
+}
+
+/// An estimator counts as exactly unbiased when no component of E[ĝ] − ∇J
+/// exceeds this (rounding in sums of a few hundred terms is far below it).
+pub const EXACT_TOL: f64 = 1e-12;
+
+impl CheckRow {
+    /// Runs the exact check and the z-test on `estimator`.
+    pub fn new<E: Estimator<TabularSoftmax> + ?Sized>(estimator: &E, n: usize, seed: u64) -> Self {
+        let mdp = TabularMdp::three_state();
+        let policy = reference_policy();
+        let exact = mdp.exact_gradient(&policy);
+        let m = exact_moments(&mdp, &policy, estimator, 1);
+        Self {
+            name: estimator.name(),
+            relative_bias: m.relative_bias(&exact),
+            max_abs_bias: m.max_abs_bias(&exact),
+            total_variance: m.total_variance(),
+            z: z_test(estimator, n, seed),
+        }
+    }
+}
+
+/// The check table: for each estimator its exact bias and variance on the
+/// three-state MDP, and the z-test's verdict.
+pub fn check_table(rows: &[CheckRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                format!("{:.1e}", r.relative_bias),
+                if r.max_abs_bias <= EXACT_TOL { "unbiased" } else { "rejected" }.into(),
+                format!("{:.3}", r.total_variance),
+                format!("{:.1}", r.z.max_z),
+                if r.z.max_z > Z_MAX { "rejected" } else { "accepted" }.into(),
+            ]
+        })
+        .collect();
+    markdown_table(
+        &[
+            "estimator",
+            "exact relative bias",
+            "exact check",
+            "exact $\\operatorname{tr}\\operatorname{Cov}[\\hat g]$",
+            "z-test: largest $\\lvert z\\rvert$",
+            "z-test verdict",
+        ],
+        &cells,
+    )
+}
+
+/// A single-trajectory estimator's variance on the "stay" MDP, simulated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StayVariance {
-    /// The stay probability \\(\theta\\).
+    /// The stay probability θ.
     pub theta: f64,
     /// Draws.
     pub n: usize,
-    /// The sample mean of the single-trajectory estimate.
+    /// The sample mean of the estimate.
     pub mean: f64,
     /// The sample variance.
     pub variance: f64,
-    /// \\((4\theta + 8 + 1/\theta)/(1-\theta)^4\\).
-    pub closed_form: f64,
 }
 
-/// The closed-form variance of the plain estimator on the "stay" MDP.
+/// The closed-form variance of the plain estimator on the "stay" MDP,
+/// (4θ + 8 + 1/θ)/(1 − θ)⁴.
 pub fn stay_closed_form_variance(theta: f64) -> f64 {
     (4.0 * theta + 8.0 + 1.0 / theta) / (1.0 - theta).powi(4)
 }
 
 // ANCHOR: stay_variance
 /// Simulates `n` episodes of the "stay" MDP with stay probability `theta` and
-/// measures the mean and variance of the single-trajectory REINFORCE estimate.
-pub fn stay_variance(theta: f64, n: usize, seed: u64) -> StayVariance {
+/// measures the mean and variance of the single-trajectory estimate.
+pub fn stay_variance<E: Estimator<Bernoulli> + ?Sized>(
+    estimator: &E,
+    theta: f64,
+    n: usize,
+    seed: u64,
+) -> StayVariance {
     let policy = Bernoulli::new(theta);
     let mut env = Stay::new();
     let mut rng = seeded(seed);
     let draws: Vec<f64> = (0..n)
-        .map(|_| single_trajectory_estimate(&policy, &rollout(&mut env, &policy, &mut rng))[0])
+        .map(|_| {
+            let batch = Batch { trajectories: vec![rollout(&mut env, &policy, &mut rng)] };
+            estimator.gradient(&policy, &batch)[0]
+        })
         .collect();
     let (mean, sd) = mean_sd(&draws);
-    StayVariance { theta, n, mean, variance: sd * sd, closed_form: stay_closed_form_variance(theta) }
+    StayVariance { theta, n, mean, variance: sd * sd }
 }
 // ANCHOR_END: stay_variance

@@ -1,69 +1,109 @@
 //! # Chapter 1: the likelihood-ratio policy gradient
 //!
-//! The objective is the expected return \\(J(\theta) = \mathbb{E}_{\tau\sim p_\theta}[r(\tau)]\\).
-//! The log-derivative trick \\(\nabla p = p\, \nabla \log p\\) turns its gradient into an
-//! expectation we can sample:
+//! The objective is the expected return J(θ) = E_{τ∼pθ}[r(τ)]. The
+//! log-derivative trick ∇p = p ∇log p turns its gradient into an expectation
+//! we can sample:
 //!
-//! \\[ \nabla_\theta J(\theta) = \mathbb{E}_{\tau\sim p_\theta}\big[\nabla_\theta \log p_\theta(\tau)\, r(\tau)\big],
-//! \qquad \nabla_\theta \log p_\theta(\tau) = \sum_t \nabla_\theta \log \pi_\theta(a_t\mid s_t). \\]
+//! ∇θ J(θ) = E_{τ∼pθ}[∇θ log pθ(τ) r(τ)],  with  ∇θ log pθ(τ) = Σₜ ∇θ log πθ(aₜ|sₜ).
 //!
 //! The dynamics drop out of the score, so the estimate needs only the policy.
-//! REINFORCE samples \\(N\\) trajectories, averages, and ascends.
+//! REINFORCE samples N trajectories, averages, and ascends.
+//!
+//! The crate also sets up what every later chapter reuses: the [`Estimator`]
+//! trait, the [`Update`] that turns a batch into a better policy, the
+//! training loop [`train`], exact moments of estimators on enumerable MDPs
+//! ([`exact`]), and experiments that are generic over the estimator.
 
+pub mod book;
+pub mod exact;
 pub mod experiments;
 pub mod train;
+pub mod update;
 
 use ndarray::Array1;
-use pg_core::{Batch, Policy, Trajectory};
+use pg_core::{Batch, PgError, Policy, StepWeights, Trajectory};
 
 pub use train::{TrainConfig, TrainLog, train};
+pub use update::{PolicyGradient, Update, UpdateStats};
 
 // ANCHOR: estimator_trait
-/// A policy-gradient estimator of the form
-/// \\(\hat g = \frac1N \sum_i \sum_t w_{i,t}\, \nabla_\theta \log \pi_\theta(a_{i,t}\mid s_{i,t})\\):
-/// every estimator in this book differs only in its weights \\(w_{i,t}\\).
-pub trait Estimator {
+/// An estimate ĝ of ∇θ J(θ) from a batch sampled by the policy.
+///
+/// Most estimators in this book have the form
+/// ĝ = (1/N) Σᵢ Σₜ wᵢₜ ∇θ log πθ(aᵢₜ|sᵢₜ) and differ only in the weights wᵢₜ:
+/// they implement [`Estimator::weights`] and keep the provided
+/// [`Estimator::gradient`]. The others (a baseline per parameter, say)
+/// override `gradient` instead.
+pub trait Estimator<P: Policy> {
     /// A short name, e.g. `reinforce`.
-    fn name(&self) -> &'static str;
-    /// The weight \\(w_{i,t}\\) of every step of every trajectory in the batch.
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>>;
+    fn name(&self) -> String;
 
-    /// The estimate \\(\hat g\\) from a batch: the score sum with these weights.
-    fn gradient<P: Policy>(&self, policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
-        weighted_score_gradient(policy, batch, &self.weights(batch))
+    /// The weight wᵢₜ of every step of every trajectory in the batch, for
+    /// estimators of the weighted form; `None` for those that are not.
+    fn weights(&self, _policy: &P, _batch: &Batch<P::Action>) -> Option<StepWeights> {
+        None
+    }
+
+    /// The estimate ĝ from a batch sampled by `policy`.
+    fn gradient(&self, policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
+        let weights = self.weights(policy, batch).expect("an estimator defines `weights` or `gradient`");
+        weighted_score_gradient(policy, batch, &weights)
+    }
+
+    /// Learns from a batch after the policy update that used it (a value
+    /// function, say). Fitting afterwards keeps each batch's estimate free of
+    /// its own returns. Estimators without state keep this default.
+    fn fit(&mut self, _policy: &P, _batch: &Batch<P::Action>) -> Result<(), PgError> {
+        Ok(())
     }
 }
 // ANCHOR_END: estimator_trait
 
+/// A boxed estimator is an estimator, so that one can be chosen at run time
+/// (from a command-line flag, say).
+impl<P: Policy, E: Estimator<P> + ?Sized> Estimator<P> for Box<E> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        (**self).weights(policy, batch)
+    }
+
+    fn gradient(&self, policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
+        (**self).gradient(policy, batch)
+    }
+
+    fn fit(&mut self, policy: &P, batch: &Batch<P::Action>) -> Result<(), PgError> {
+        (**self).fit(policy, batch)
+    }
+}
+
 // ANCHOR: weighted_gradient
-/// \\(\frac1N \sum_i \sum_t w_{i,t}\, \nabla_\theta \log \pi_\theta(a_{i,t}\mid s_{i,t})\\).
+/// ĝ = (1/N) Σᵢ Σₜ wᵢₜ ∇θ log πθ(aᵢₜ|sᵢₜ).
 pub fn weighted_score_gradient<P: Policy>(
     policy: &P,
     batch: &Batch<P::Action>,
-    weights: &[Vec<f64>],
+    weights: &StepWeights,
 ) -> Array1<f64> {
     let mut grad = Array1::zeros(policy.num_params());
-    for (traj, w) in batch.trajectories.iter().zip(weights) {
-        for ((obs, a), &w_t) in traj.steps().zip(w) {
-            policy.add_grad_log_prob(obs, a, w_t, &mut grad);
-        }
-    }
+    policy.add_weighted_scores(batch, weights, &mut grad);
     grad / batch.len() as f64
 }
 // ANCHOR_END: weighted_gradient
 
 // ANCHOR: reinforce
-/// REINFORCE: every step of trajectory \\(i\\) is weighted by its whole return \\(r(\tau_i)\\).
+/// REINFORCE: every step of trajectory i is weighted by its whole return r(τᵢ).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reinforce;
 
-impl Estimator for Reinforce {
-    fn name(&self) -> &'static str {
-        "reinforce"
+impl<P: Policy> Estimator<P> for Reinforce {
+    fn name(&self) -> String {
+        "reinforce".into()
     }
 
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>> {
-        batch.trajectories.iter().map(|t| vec![t.total_reward(); t.len()]).collect()
+    fn weights(&self, _policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::per_trajectory(batch, |_, t| t.total_reward()))
     }
 }
 // ANCHOR_END: reinforce
@@ -75,18 +115,18 @@ impl Estimator for Reinforce {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BehaviourCloning;
 
-impl Estimator for BehaviourCloning {
-    fn name(&self) -> &'static str {
-        "behaviour-cloning"
+impl<P: Policy> Estimator<P> for BehaviourCloning {
+    fn name(&self) -> String {
+        "behaviour-cloning".into()
     }
 
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>> {
-        batch.trajectories.iter().map(|t| vec![1.0; t.len()]).collect()
+    fn weights(&self, _policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::per_trajectory(batch, |_, _| 1.0))
     }
 }
 // ANCHOR_END: behaviour_cloning
 
-/// The single-trajectory REINFORCE estimate \\(\nabla_\theta \log p_\theta(\tau)\, r(\tau)\\).
+/// The single-trajectory REINFORCE estimate ∇θ log pθ(τ) r(τ).
 pub fn single_trajectory_estimate<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Array1<f64> {
     policy.score(traj) * traj.total_reward()
 }

@@ -1,21 +1,19 @@
-//! The training loop shared by every chapter: sample a batch, estimate the
-//! gradient, ascend. Chapters change only the [`Estimator`].
+//! The training loop shared by every chapter: sample a batch, update the
+//! policy, repeat. Chapters change only the [`Update`] (usually only its
+//! estimator).
 
-use crate::Estimator;
-use pg_core::error::{PgError, at_least_one, positive};
-use pg_core::optim::{Adam, Optimizer};
+use crate::update::{Update, UpdateStats};
+use pg_core::error::{PgError, at_least_one};
 use pg_core::{Batch, Env, Policy, seeded};
 use std::time::Instant;
 
 /// What a training run does. Built by hand or from the command line, then checked by [`TrainConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
-    /// Gradient steps.
+    /// Iterations: batches sampled, each followed by one update.
     pub iters: usize,
-    /// Episodes per gradient step (\\(N\\)).
+    /// Episodes per batch (N).
     pub batch: usize,
-    /// Adam's step size.
-    pub lr: f64,
     /// Seeds the sampling generator.
     pub seed: u64,
 }
@@ -25,7 +23,6 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<(), PgError> {
         at_least_one("iters", self.iters)?;
         at_least_one("batch", self.batch)?;
-        positive("lr", self.lr)?;
         Ok(())
     }
 }
@@ -41,6 +38,8 @@ pub struct IterStats {
     pub mean_return: f64,
     /// Seconds since training started.
     pub wall_seconds: f64,
+    /// What the update measured.
+    pub update: UpdateStats,
 }
 
 /// One finished episode.
@@ -93,27 +92,26 @@ impl TrainLog {
 }
 
 // ANCHOR: train
-/// Trains `policy` in `env` by stochastic gradient ascent with Adam:
-/// sample `batch` episodes, estimate \\(\nabla_\theta J\\), step, repeat.
-/// `on_iter` sees the progress after every step (for progress bars).
+/// Trains `policy` in `env`: sample `batch` episodes, let `update` improve
+/// the policy with them, repeat. `on_iter` sees the progress after every
+/// iteration (for progress bars).
 ///
 /// Returns an error, and stops, if the configuration is invalid or a
-/// gradient, parameter or return becomes NaN or infinite.
-pub fn train<E, P, Est>(
+/// return, gradient or parameter becomes NaN or infinite.
+pub fn train<E, P, U>(
     env: &mut E,
     policy: &mut P,
-    estimator: &Est,
+    update: &mut U,
     config: &TrainConfig,
     mut on_iter: impl FnMut(&IterStats),
 ) -> Result<TrainLog, PgError>
 where
     E: Env,
     P: Policy<Action = E::Action>,
-    Est: Estimator,
+    U: Update<P> + ?Sized,
 {
     config.validate()?;
     let mut rng = seeded(config.seed);
-    let mut optimizer = Adam::new(config.lr, policy.num_params())?;
     let mut log = TrainLog::default();
     let start = Instant::now();
     let mut env_steps = 0;
@@ -124,20 +122,17 @@ where
             env_steps += traj.len();
             log.episodes.push(Episode { env_steps, ret: traj.total_reward(), wall_seconds });
         }
-        let grad = estimator.gradient(policy, &batch);
         let mean_return = batch.mean_return();
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !mean_return.is_finite() {
             return Err(non_finite("return"));
         }
-        if !grad.iter().all(|g| g.is_finite()) {
-            return Err(non_finite("gradient"));
-        }
-        optimizer.ascend(policy.params_mut(), &grad);
+        let stats = update.update(policy, &batch, iter)?;
         if !policy.params().iter().all(|p| p.is_finite()) {
             return Err(non_finite("policy parameters"));
         }
-        let stats = IterStats { iter, env_steps, mean_return, wall_seconds: start.elapsed().as_secs_f64() };
+        let wall_seconds = start.elapsed().as_secs_f64();
+        let stats = IterStats { iter, env_steps, mean_return, wall_seconds, update: stats };
         on_iter(&stats);
         log.iterations.push(stats);
     }

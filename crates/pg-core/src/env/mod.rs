@@ -23,7 +23,7 @@ pub use tabular::{TabularMdp, Transition};
 pub struct Step {
     /// The observation after the step.
     pub obs: Array1<f64>,
-    /// The reward \\(r(s_t, a_t)\\) for this step.
+    /// The reward r(sₜ, aₜ) for this step.
     pub reward: f64,
     /// The episode ended in a terminal state.
     pub terminated: bool,

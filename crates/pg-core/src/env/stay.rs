@@ -1,6 +1,6 @@
 //! The one-state "stay" MDP: each step the agent stays (reward 1) or leaves
-//! (reward 0, episode over). With stay probability \\(\theta\\),
-//! \\(J = \theta/(1-\theta)\\) and \\(dJ/d\theta = 1/(1-\theta)^2\\).
+//! (reward 0, episode over). With stay probability θ,
+//! J = θ/(1 − θ) and dJ/dθ = 1/(1 − θ)².
 
 use super::{Env, Step};
 use crate::rng::PgRng;
@@ -28,12 +28,12 @@ impl Stay {
         Self { limit: Some(limit), steps: 0 }
     }
 
-    /// \\(J(\theta) = \theta/(1-\theta)\\).
+    /// J(θ) = θ/(1 − θ).
     pub fn objective(theta: f64) -> f64 {
         theta / (1.0 - theta)
     }
 
-    /// \\(dJ/d\theta = 1/(1-\theta)^2\\).
+    /// dJ/dθ = 1/(1 − θ)².
     pub fn gradient(theta: f64) -> f64 {
         (1.0 - theta).powi(-2)
     }

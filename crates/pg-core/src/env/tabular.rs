@@ -1,19 +1,19 @@
 //! Small tabular MDPs whose trajectories can be enumerated, so that
-//! \\(J(\theta)\\) and \\(\nabla_\theta J(\theta)\\) are known exactly.
+//! J(θ) and ∇θ J(θ) are known exactly.
 
 use super::{Env, Step};
 use crate::policy::Policy;
 use crate::rng::PgRng;
-use crate::rollout::Trajectory;
+use crate::rollout::{StepEnd, Trajectory};
 use ndarray::Array1;
 use rand::RngExt;
 
 /// One outcome of taking an action: the next state, with its probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transition {
-    /// The probability \\(p(s'\mid s, a)\\).
+    /// The probability p(s′|s, a).
     pub prob: f64,
-    /// The next state \\(s'\\).
+    /// The next state s′.
     pub next: usize,
 }
 
@@ -113,7 +113,7 @@ impl TabularMdp {
     }
 
     /// Every trajectory the policy can produce, with its probability
-    /// \\(p_\theta(\tau)\\). The probabilities sum to one.
+    /// pθ(τ). The probabilities sum to one.
     pub fn enumerate<P: Policy<Action = usize>>(&self, policy: &P) -> Vec<(f64, Trajectory<usize>)> {
         let mut out = Vec::new();
         for (s0, &p0) in self.init.iter().enumerate() {
@@ -135,14 +135,14 @@ impl TabularMdp {
     ) {
         let obs = self.one_hot(s);
         for a in 0..self.n_actions {
-            let pa = policy.log_prob(obs.view(), &a).exp();
+            let log_pa = policy.log_prob(obs.view(), &a);
             for t in &self.trans[s][a] {
                 let mut next = traj.clone();
-                let terminated = self.terminal[t.next];
-                let truncated = next.len() + 1 >= self.horizon;
-                next.push(a, self.reward[s][a], self.one_hot(t.next), terminated, truncated);
-                let p = prob * pa * t.prob;
-                if terminated || truncated {
+                let end =
+                    StepEnd { terminated: self.terminal[t.next], truncated: next.len() + 1 >= self.horizon };
+                next.push(a, log_pa, self.reward[s][a], self.one_hot(t.next), end);
+                let p = prob * log_pa.exp() * t.prob;
+                if end.terminated || end.truncated {
                     out.push((p, next));
                 } else {
                     self.expand(policy, t.next, p, next, out);
@@ -151,7 +151,7 @@ impl TabularMdp {
         }
     }
 
-    /// The exact expectation \\(\mathbb{E}_{\tau\sim p_\theta}[f(\tau)]\\), by enumeration.
+    /// The exact expectation E_{τ∼pθ}[f(τ)], by enumeration.
     pub fn expectation<P, F>(&self, policy: &P, mut f: F) -> Array1<f64>
     where
         P: Policy<Action = usize>,
@@ -168,13 +168,13 @@ impl TabularMdp {
         acc.expect("an MDP has at least one trajectory")
     }
 
-    /// The exact objective \\(J(\theta) = \sum_\tau p_\theta(\tau)\, r(\tau)\\).
+    /// The exact objective J(θ) = Σ_τ pθ(τ) r(τ).
     pub fn exact_objective<P: Policy<Action = usize>>(&self, policy: &P) -> f64 {
         self.enumerate(policy).iter().map(|(p, t)| p * t.total_reward()).sum()
     }
 
     /// The exact gradient
-    /// \\(\nabla_\theta J = \sum_\tau p_\theta(\tau)\, \nabla_\theta \log p_\theta(\tau)\, r(\tau)\\).
+    /// ∇θ J = Σ_τ pθ(τ) ∇θ log pθ(τ) r(τ).
     pub fn exact_gradient<P: Policy<Action = usize>>(&self, policy: &P) -> Array1<f64> {
         self.expectation(policy, |t| policy.score(t) * t.total_reward())
     }

@@ -1,5 +1,5 @@
 //! A two-action policy parameterised directly by the probability of action 1,
-//! as in the "stay with probability \\(\theta\\)" example.
+//! as in the "stay with probability θ" example.
 
 use super::Policy;
 use crate::dist::Dist;
@@ -7,7 +7,7 @@ use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1, array};
 use rand::RngExt;
 
-/// \\(\pi_\theta(1) = \theta\\), \\(\pi_\theta(0) = 1-\theta\\), for \\(0 < \theta < 1\\); ignores the observation.
+/// πθ(1) = θ, πθ(0) = 1 − θ, for 0 < θ < 1; ignores the observation.
 #[derive(Debug, Clone)]
 pub struct Bernoulli {
     theta: Array1<f64>,

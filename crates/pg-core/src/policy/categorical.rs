@@ -6,7 +6,7 @@ use crate::dist::Dist;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
 
-/// \\(\pi_\theta(a\mid s) = \mathrm{softmax}(f_\theta(s))_a\\).
+/// πθ(a|s) = softmax(fθ(s))ₐ.
 #[derive(Debug, Clone)]
 pub struct Categorical {
     net: Mlp,
@@ -57,8 +57,14 @@ impl Policy for Categorical {
     }
 
     fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
-        let probs: Vec<f64> = self.log_probs(obs, &mut Vec::new()).iter().map(|l| l.exp()).collect();
-        sample_categorical(&probs, rng)
+        self.sample_with_log_prob(obs, rng).0
+    }
+
+    fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (usize, f64) {
+        let lp = self.log_probs(obs, &mut Vec::new());
+        let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
+        let a = sample_categorical(&probs, rng);
+        (a, lp[a])
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {

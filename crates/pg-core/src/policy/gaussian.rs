@@ -8,8 +8,8 @@ use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1, s};
 use rand_distr::{Distribution, StandardNormal};
 
-/// \\(\pi_\theta(a\mid s) = \mathcal{N}(a;\ \mu_\theta(s),\ \mathrm{diag}(\sigma^2))\\),
-/// \\(\log\sigma\\) part of \\(\theta\\). Layout: the mean network's parameters, then \\(\log\sigma\\).
+/// πθ(a|s) = 𝒩(a; μθ(s), diag σ²),
+/// log σ part of θ. Layout: the mean network's parameters, then log σ.
 #[derive(Debug, Clone)]
 pub struct Gaussian {
     net: Mlp,
@@ -19,7 +19,7 @@ pub struct Gaussian {
 const LOG_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
 impl Gaussian {
-    /// A linear mean (zero at start) and \\(\log\sigma\\) = `log_std` for every action dimension.
+    /// A linear mean (zero at start) and log σ = `log_std` for every action dimension.
     pub fn linear(obs_dim: usize, act_dim: usize, log_std: f64) -> Self {
         let net = Mlp::new(obs_dim, &[], act_dim);
         let mut theta = Array1::zeros(net.num_params() + act_dim);

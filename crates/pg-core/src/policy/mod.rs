@@ -1,13 +1,14 @@
-//! Differentiable stochastic policies \\(\pi_\theta(a\mid s)\\) with hand-written
-//! score functions \\(\nabla_\theta \log \pi_\theta(a\mid s)\\).
+//! Differentiable stochastic policies πθ(a|s) with hand-written
+//! score functions ∇θ log πθ(a|s).
 //!
-//! Every policy keeps its parameters in one flat vector \\(\theta\\), so that
+//! Every policy keeps its parameters in one flat vector θ, so that
 //! optimisers, finite-difference checks and (later) natural-gradient solvers
 //! can treat all of them alike.
 
 use crate::dist::Dist;
 use crate::rng::PgRng;
-use crate::rollout::Trajectory;
+use crate::rollout::{Batch, Trajectory};
+use crate::weights::StepWeights;
 use ndarray::{Array1, ArrayView1};
 
 mod bernoulli;
@@ -27,10 +28,10 @@ pub trait Policy {
     /// `usize` for discrete actions, `Array1<f64>` for continuous ones.
     type Action: Clone;
 
-    /// The parameters \\(\theta\\) as one flat vector.
+    /// The parameters θ as one flat vector.
     fn params(&self) -> &Array1<f64>;
 
-    /// Mutable access to \\(\theta\\) (for optimisers and finite differences).
+    /// Mutable access to θ (for optimisers and finite differences).
     fn params_mut(&mut self) -> &mut Array1<f64>;
 
     /// The number of parameters.
@@ -38,16 +39,24 @@ pub trait Policy {
         self.params().len()
     }
 
-    /// The action distribution \\(\pi_\theta(\cdot\mid s)\\) at observation `obs`.
+    /// The action distribution πθ(·|s) at observation `obs`.
     fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist;
 
-    /// Draws \\(a \sim \pi_\theta(\cdot\mid s)\\).
+    /// Draws a ∼ πθ(·|s).
     fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> Self::Action;
 
-    /// \\(\log \pi_\theta(a\mid s)\\).
+    /// Draws a ∼ πθ(·|s) and returns it with log πθ(a|s). Policies override
+    /// this to share one forward pass between the two.
+    fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (Self::Action, f64) {
+        let a = self.sample(obs, rng);
+        let lp = self.log_prob(obs, &a);
+        (a, lp)
+    }
+
+    /// log πθ(a|s).
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &Self::Action) -> f64;
 
-    /// Adds `weight` \\(\cdot \nabla_\theta \log \pi_\theta(a\mid s)\\) to `grad`.
+    /// Adds `weight` · ∇θ log πθ(a|s) to `grad`.
     ///
     /// Accumulating in place is what every estimator needs, and it saves one
     /// allocation per time step.
@@ -59,7 +68,28 @@ pub trait Policy {
         grad: &mut Array1<f64>,
     );
 
-    /// \\(\nabla_\theta \log \pi_\theta(a\mid s)\\).
+    /// Adds Σᵢ Σₜ wᵢₜ ∇θ log πθ(aᵢₜ|sᵢₜ) over a whole batch to `grad`.
+    ///
+    /// This default visits one step at a time; a policy may override it with
+    /// a batched pass that gives the same sum.
+    ///
+    /// # Panics
+    /// If `weights` were not made for `batch` (a programming error).
+    fn add_weighted_scores(
+        &self,
+        batch: &Batch<Self::Action>,
+        weights: &StepWeights,
+        grad: &mut Array1<f64>,
+    ) {
+        assert!(weights.fits(batch), "the weights were made for a batch of a different shape");
+        for (i, traj) in batch.trajectories.iter().enumerate() {
+            for ((obs, a), &w) in traj.steps().zip(weights.trajectory(i)) {
+                self.add_grad_log_prob(obs, a, w, grad);
+            }
+        }
+    }
+
+    /// ∇θ log πθ(a|s).
     fn grad_log_prob(&self, obs: ArrayView1<'_, f64>, action: &Self::Action) -> Array1<f64> {
         let mut g = Array1::zeros(self.num_params());
         self.add_grad_log_prob(obs, action, 1.0, &mut g);
@@ -68,8 +98,8 @@ pub trait Policy {
 
     // ANCHOR: score
     /// The trajectory's score
-    /// \\(\nabla_\theta \log p_\theta(\tau) = \sum_t \nabla_\theta \log \pi_\theta(a_t\mid s_t)\\):
-    /// the dynamics do not depend on \\(\theta\\), so they drop out.
+    /// ∇θ log pθ(τ) = Σₜ ∇θ log πθ(aₜ|sₜ):
+    /// the dynamics do not depend on θ, so they drop out.
     fn score(&self, traj: &Trajectory<Self::Action>) -> Array1<f64> {
         let mut g = Array1::zeros(self.num_params());
         for (obs, a) in traj.steps() {
@@ -79,7 +109,7 @@ pub trait Policy {
     }
     // ANCHOR_END: score
 
-    /// \\(\log p_\theta(\tau)\\) up to the dynamics' terms, which do not depend on \\(\theta\\).
+    /// log pθ(τ) up to the dynamics' terms, which do not depend on θ.
     fn log_likelihood(&self, traj: &Trajectory<Self::Action>) -> f64 {
         traj.steps().map(|(obs, a)| self.log_prob(obs, a)).sum()
     }

@@ -5,7 +5,7 @@ use crate::dist::Dist;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
 
-/// \\(\pi_\theta(a\mid s) = \exp\theta_{s,a} / \sum_b \exp\theta_{s,b}\\).
+/// πθ(a|s) = exp θ_{s,a} / Σ_b exp θ_{s,b}.
 /// Observations are one-hot state vectors; the state is the hot index.
 #[derive(Debug, Clone)]
 pub struct TabularSoftmax {
@@ -46,8 +46,14 @@ impl Policy for TabularSoftmax {
     }
 
     fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
-        let probs: Vec<f64> = self.log_probs(obs).1.iter().map(|l| l.exp()).collect();
-        sample_categorical(&probs, rng)
+        self.sample_with_log_prob(obs, rng).0
+    }
+
+    fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (usize, f64) {
+        let lp = self.log_probs(obs).1;
+        let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
+        let a = sample_categorical(&probs, rng);
+        (a, lp[a])
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {

@@ -1,20 +1,22 @@
-//! Deliberately wrong estimators. A statistical test has power only if it
-//! rejects these; the tests and the book's check table run them.
+//! Deliberately wrong estimators. A check has power only if it rejects these;
+//! the tests and the book's check table run them. Some are gross (a flipped
+//! sign), some subtle (10% too large, a discount the objective does not have).
 
 use crate::{Estimator, Reinforce};
-use pg_core::Batch;
+use ndarray::Array1;
+use pg_core::{Batch, Policy, StepWeights, rollout::discounted_sum};
 
 /// Flips the sign of every weight: descends instead of ascending.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SignFlipped;
 
-impl Estimator for SignFlipped {
-    fn name(&self) -> &'static str {
-        "sign flipped"
+impl<P: Policy> Estimator<P> for SignFlipped {
+    fn name(&self) -> String {
+        "sign flipped".into()
     }
 
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>> {
-        Reinforce.weights(batch).into_iter().map(|w| w.into_iter().map(|x| -x).collect()).collect()
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(Reinforce.weights(policy, batch)?.map(|w| -w))
     }
 }
 
@@ -23,17 +25,19 @@ impl Estimator for SignFlipped {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PastRewards;
 
-impl Estimator for PastRewards {
-    fn name(&self) -> &'static str {
-        "rewards before each step"
+impl<P: Policy> Estimator<P> for PastRewards {
+    fn name(&self) -> String {
+        "rewards before each step".into()
     }
 
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>> {
-        batch
-            .trajectories
-            .iter()
-            .map(|t| (0..t.len()).map(|i| t.rewards[..i].iter().sum()).collect())
-            .collect()
+    fn weights(&self, _policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            let mut past = 0.0;
+            for (w_t, r) in w.iter_mut().zip(&t.rewards) {
+                *w_t = past;
+                past += r;
+            }
+        }))
     }
 }
 
@@ -41,16 +45,46 @@ impl Estimator for PastRewards {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FirstStepOnly;
 
-impl Estimator for FirstStepOnly {
-    fn name(&self) -> &'static str {
-        "first action only"
+impl<P: Policy> Estimator<P> for FirstStepOnly {
+    fn name(&self) -> String {
+        "first action only".into()
     }
 
-    fn weights<A>(&self, batch: &Batch<A>) -> Vec<Vec<f64>> {
-        batch
-            .trajectories
-            .iter()
-            .map(|t| (0..t.len()).map(|i| if i == 0 { t.total_reward() } else { 0.0 }).collect())
-            .collect()
+    fn weights(&self, _policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            if let Some(first) = w.first_mut() {
+                *first = t.total_reward();
+            }
+        }))
+    }
+}
+
+/// Any estimator, its gradient multiplied by a constant: `Scaled(Reinforce, 1.1)`
+/// is 10% too large, a bug that a weak test lets through.
+#[derive(Debug, Clone, Copy)]
+pub struct Scaled<E>(pub E, pub f64);
+
+impl<P: Policy, E: Estimator<P>> Estimator<P> for Scaled<E> {
+    fn name(&self) -> String {
+        format!("{} × {}", self.0.name(), self.1)
+    }
+
+    fn gradient(&self, policy: &P, batch: &Batch<P::Action>) -> Array1<f64> {
+        self.0.gradient(policy, batch) * self.1
+    }
+}
+
+/// Weights every step by the *discounted* return Σₜ γᵗ rₜ while the objective
+/// is undiscounted: estimates the gradient of a different objective.
+#[derive(Debug, Clone, Copy)]
+pub struct DiscountedReturn(pub f64);
+
+impl<P: Policy> Estimator<P> for DiscountedReturn {
+    fn name(&self) -> String {
+        format!("whole return discounted with γ = {}", self.0)
+    }
+
+    fn weights(&self, _policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::per_trajectory(batch, |_, t| discounted_sum(&t.rewards, self.0)))
     }
 }

@@ -1,0 +1,63 @@
+//! What a chapter's experiments hand to the book: named files (tables,
+//! numbers, figures) that the chapter's Markdown includes. Each chapter crate
+//! has one entry point that writes them through a [`Report`]; `pg book`
+//! supplies one that writes into `book/src/generated`, tests one that keeps
+//! them in memory.
+
+use plotly::Plot;
+use std::collections::BTreeMap;
+
+/// Where a chapter writes its generated files.
+pub trait Report {
+    /// Smaller experiments (for tests): the same pipeline, fewer samples.
+    fn quick(&self) -> bool;
+
+    /// Announces the next experiment, so that the builder can show progress and time it.
+    fn start(&mut self, what: &str);
+
+    /// Writes the generated file `name` (e.g. `02-variance.md`).
+    fn write(&mut self, name: &str, contents: &str) -> Result<(), String>;
+
+    /// Writes a figure as an HTML fragment; `name` ends in `.html`.
+    fn figure(&mut self, name: &str, plot: &Plot) -> Result<(), String> {
+        let id = format!("fig-{}", name.trim_end_matches(".html"));
+        self.write(name, &format!("<div class=\"figure\">\n{}\n</div>\n", plot.to_inline_html(Some(&id))))
+    }
+}
+
+/// A report kept in memory: for tests and notebooks.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryReport {
+    /// Run the quick variant of every experiment.
+    pub quick: bool,
+    /// Every file written, by name.
+    pub files: BTreeMap<String, String>,
+    /// Every experiment announced, in order.
+    pub started: Vec<String>,
+}
+
+impl Report for MemoryReport {
+    fn quick(&self) -> bool {
+        self.quick
+    }
+
+    fn start(&mut self, what: &str) {
+        self.started.push(what.to_string());
+    }
+
+    fn write(&mut self, name: &str, contents: &str) -> Result<(), String> {
+        self.files.insert(name.to_string(), contents.to_string());
+        Ok(())
+    }
+}
+
+/// A Markdown table: the first column left-aligned, the others right-aligned.
+pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n|---|", headers.join(" | "));
+    out += &"---:|".repeat(headers.len().saturating_sub(1));
+    out.push('\n');
+    for row in rows {
+        out += &format!("| {} |\n", row.join(" | "));
+    }
+    out
+}

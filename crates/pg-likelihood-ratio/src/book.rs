@@ -1,0 +1,162 @@
+//! Chapter 1's figures and tables: [`write`] runs the chapter's experiments
+//! and writes every file that `book/src/01-likelihood-ratio.md` includes.
+
+use crate::experiments::{self as ex, CartPoleSetup, CheckRow, broken};
+use crate::{Estimator, Reinforce};
+use pg_core::env::{Stay, TabularMdp};
+use pg_core::policy::TabularSoftmax;
+use pg_core::report::{Report, markdown_table};
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] = &[
+    "01-checks.md",
+    "01-error-vs-n.html",
+    "01-error-table.md",
+    "01-slope.txt",
+    "01-learning-curves.html",
+    "01-learning-table.md",
+    "01-bc-link.html",
+    "01-bc-table.md",
+];
+
+/// Single-trajectory estimates per z-test, in the tests and in the book.
+pub const Z_TEST_N: usize = 200_000;
+
+/// The seed of the z-tests, in the tests and in the book.
+pub const Z_TEST_SEED: u64 = 1;
+
+/// The chapter's estimator and its deliberately broken variants, for the check table.
+pub fn checked_estimators() -> Vec<Box<dyn Estimator<TabularSoftmax>>> {
+    vec![
+        Box::new(Reinforce),
+        Box::new(broken::SignFlipped),
+        Box::new(broken::PastRewards),
+        Box::new(broken::FirstStepOnly),
+        Box::new(broken::Scaled(Reinforce, 1.1)),
+        Box::new(broken::DiscountedReturn(0.99)),
+    ]
+}
+
+/// The stay MDP's variance check: stay probability, episodes, seed.
+pub const STAY_CHECK: (f64, usize, u64) = (0.5, 200_000, 11);
+
+/// The CartPole settings of the book's learning curves.
+pub fn cartpole_setup(quick: bool) -> CartPoleSetup {
+    if quick {
+        CartPoleSetup { seeds: vec![0, 1], iters: 10, batch: 8, ..Default::default() }
+    } else {
+        CartPoleSetup { lr: 0.003, batch: 32, iters: 200, ..Default::default() }
+    }
+}
+
+/// The check table with the exact bias of every estimator, the z-tests and the
+/// stay MDP's variance.
+fn checks(report: &mut dyn Report) -> Result<(), String> {
+    let quick = report.quick();
+    let n = if quick { Z_TEST_N / 10 } else { Z_TEST_N };
+    report.start("chapter 1: exact and statistical checks of unbiasedness");
+    let rows: Vec<CheckRow> =
+        checked_estimators().iter().map(|e| CheckRow::new(e.as_ref(), n, Z_TEST_SEED)).collect();
+    let mdp = TabularMdp::three_state();
+    let policy = ex::reference_policy();
+    let exact = mdp.exact_gradient(&policy);
+    let power = ex::z_test_power(&crate::exact::exact_moments(&mdp, &policy, &Reinforce, 1), &exact, n);
+    let mut text = ex::check_table(&rows);
+    text += &format!(
+        "\nThe z-test averages {n} single-trajectory estimates and rejects when any component's \
+         $\\lvert z\\rvert$ exceeds {z}. With the exact variances it detects, with probability 0.999, an \
+         estimator whose mean is $(1 + c)\\nabla J$ for $c \\ge {power:.3}$.\n",
+        z = ex::Z_MAX
+    );
+
+    let (theta, episodes, seed) = STAY_CHECK;
+    let episodes = if quick { episodes / 10 } else { episodes };
+    report.start("chapter 1: variance on the stay MDP");
+    let v = ex::stay_variance(&Reinforce, theta, episodes, seed);
+    let exact_stay = crate::exact::stay_moments(&Reinforce, theta, 4000);
+    text += &format!(
+        "\nStay MDP at $\\theta = {theta}$: closed-form variance {:.2}, by summing over episode lengths {:.2}, \
+         simulated {:.2} over {episodes} episodes; $dJ/d\\theta$ = {:.2} in closed form, simulated mean {:.2}.\n",
+        ex::stay_closed_form_variance(theta),
+        exact_stay.variance[0],
+        v.variance,
+        Stay::gradient(theta),
+        v.mean
+    );
+    report.write("01-checks.md", &text)
+}
+
+/// Runs chapter 1's experiments and writes its generated files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    let quick = report.quick();
+    checks(report)?;
+
+    let ns: &[usize] = if quick { &[10, 100, 1000] } else { &[10, 30, 100, 300, 1000, 3000] };
+    let reps = if quick { 50 } else { 200 };
+    report.start("chapter 1: estimator error against N");
+    let e = ex::error_vs_batch_size(&Reinforce, ns, reps, 1);
+    report.figure("01-error-vs-n.html", &e.plot("REINFORCE error against batch size (three-state MDP)"))?;
+    report.write("01-error-table.md", &e.table())?;
+    report.write("01-slope.txt", &format!("{:.3}", e.slope))?;
+
+    let setup = cartpole_setup(quick);
+    report.start(&format!("chapter 1: CartPole learning curves ({} seeds)", setup.seeds.len()));
+    let logs = ex::cartpole_learning_curves(&Reinforce, &setup).map_err(|e| e.to_string())?;
+    let groups = [("REINFORCE", logs.as_slice())];
+    let title = format!("REINFORCE on CartPole-v1 ({} seeds)", setup.seeds.len());
+    report.figure("01-learning-curves.html", &ex::learning_curve_plot(&title, &groups))?;
+    report.write("01-learning-table.md", &ex::solved_table(&setup, &groups))?;
+
+    let episodes = if quick { 50 } else { 200 };
+    report.start("chapter 1: behaviour-cloning link");
+    let link = ex::behaviour_cloning_link(BC_SEEDS.start, episodes, 0.5);
+    report.figure("01-bc-link.html", &link.plot())?;
+    let seeds: Vec<u64> = if quick { (0..4).collect() } else { BC_SEEDS.collect() };
+    let corr = ex::bc_link_over_seeds(&seeds, episodes, 0.5);
+    report.write("01-bc-table.md", &bc_table(&corr, episodes, link.bc_identity_error))
+}
+
+/// The seeds of the behaviour-cloning measurement (the figure shows the first).
+pub const BC_SEEDS: std::ops::Range<u64> = 0..20;
+
+fn bc_table(corr: &[(f64, f64)], episodes: usize, identity_error: f64) -> String {
+    let summary = |xs: Vec<f64>| {
+        let (mean, sd) = ex::mean_sd(&xs);
+        let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        vec![format!("{mean:.3}"), format!("{sd:.3}"), format!("{lo:.3}"), format!("{hi:.3}")]
+    };
+    let mut r = vec!["REINFORCE gradient".to_string()];
+    r.extend(summary(corr.iter().map(|c| c.0).collect()));
+    let mut b = vec!["behaviour-cloning gradient".to_string()];
+    b.extend(summary(corr.iter().map(|c| c.1).collect()));
+    let n = corr.len();
+    let wins = corr.iter().filter(|(r, b)| r > b).count();
+    let r_positive = corr.iter().filter(|(r, _)| *r > 0.0).count();
+    let b_negative = corr.iter().filter(|(_, b)| *b < 0.0).count();
+    markdown_table(&["step along", "mean correlation", "sd", "min", "max"], &[r, b])
+        + &format!(
+            "\nCorrelation of episode return with the change in log-likelihood per step, over {n} seeds \
+             (a fresh random policy and {episodes} episodes each). After the REINFORCE step it is positive \
+             in {r_positive} of {n} seeds and larger than after the behaviour-cloning step in {wins} of {n}; \
+             after the behaviour-cloning step it is negative in {b_negative} of {n}. The all-weights-one \
+             gradient matches central differences of the mean log-likelihood to a scaled error of \
+             {identity_error:.1e}.\n"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pg_core::report::MemoryReport;
+
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        let mut report = MemoryReport { quick: true, ..Default::default() };
+        write(&mut report).unwrap();
+        let written: Vec<&str> = report.files.keys().map(String::as_str).collect();
+        let mut listed = GENERATED.to_vec();
+        listed.sort();
+        assert_eq!(written, listed);
+        assert!(report.files.values().all(|c| !c.trim().is_empty()));
+    }
+}
