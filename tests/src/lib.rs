@@ -40,3 +40,7 @@ pub fn anchored_region(source: &str, name: &str) -> Option<String> {
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/01-likelihood-ratio.md")]
 pub struct Chapter01;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/02-causality.md")]
+pub struct Chapter02;

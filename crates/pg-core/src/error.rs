@@ -66,3 +66,12 @@ pub fn at_least_one(name: &'static str, value: usize) -> Result<usize, PgError> 
         })
     }
 }
+
+/// Checks that `value` lies in the closed interval [0, 1].
+pub fn unit_interval(name: &'static str, value: f64) -> Result<f64, PgError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(PgError::InvalidConfig { name, value: value.to_string(), allowed: "a number from 0 to 1" })
+    }
+}

@@ -18,8 +18,10 @@ pub struct Chapter {
 }
 
 /// The book's chapters, in order.
-pub const CHAPTERS: &[Chapter] =
-    &[Chapter { generated: pg_likelihood_ratio::book::GENERATED, write: pg_likelihood_ratio::book::write }];
+pub const CHAPTERS: &[Chapter] = &[
+    Chapter { generated: pg_likelihood_ratio::book::GENERATED, write: pg_likelihood_ratio::book::write },
+    Chapter { generated: pg_causality::book::GENERATED, write: pg_causality::book::write },
+];
 
 /// Whether `name` is a file some chapter generates.
 pub fn is_generated(name: &str) -> bool {

@@ -29,6 +29,8 @@ pub enum Command {
 pub enum Algo {
     /// Chapter 1: every step weighted by the whole return.
     Reinforce,
+    /// Chapter 2: every step weighted by the rewards from that step on (see --gamma).
+    RewardToGo,
 }
 
 /// Environments.
@@ -79,6 +81,9 @@ pub struct TrainArgs {
     /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32; cartpole and pendulum only].
     #[arg(long, value_parser = widths)]
     pub hidden: Option<Widths>,
+    /// Discount of the reward-to-go, from 0 to 1 [default: 1; reward-to-go only].
+    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
+    pub gamma: Option<f64>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -122,6 +127,13 @@ fn positive_float(s: &str) -> Result<f64, String> {
     }
 }
 
+fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("'{s}' is not allowed: use a number from 0 to 1, e.g. 0.99")),
+    }
+}
+
 fn widths(s: &str) -> Result<Widths, String> {
     if s.trim().is_empty() {
         return Ok(Widths(vec![]));
@@ -152,6 +164,9 @@ mod tests {
         assert!(positive_float("-1").unwrap_err().contains("'-1'"));
         assert!(positive_float("NaN").is_err());
         assert!(at_least_one("0").unwrap_err().contains("at least 1"));
+        assert!(unit_interval("1.5").unwrap_err().contains("'1.5'"));
+        assert!(unit_interval("-0.1").is_err() && unit_interval("nan").is_err());
+        assert_eq!(unit_interval("1").unwrap(), 1.0);
         assert_eq!(widths("").unwrap(), Widths(vec![]));
         assert_eq!(widths("32, 16").unwrap(), Widths(vec![32, 16]));
         assert!(widths("32,0").unwrap_err().contains("'0'"));

@@ -3,6 +3,7 @@
 use crate::cli::{Algo, EnvName, TrainArgs};
 use crate::files::{check_writable, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
+use pg_causality::RewardToGo;
 use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
 use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
 use pg_core::rng::substream;
@@ -68,6 +69,10 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let env_steps = log.env_steps();
     let summary = json!({
         "algo": algo_name(args.algo),
+        "gamma": match args.algo {
+            Algo::RewardToGo => Some(args.gamma.unwrap_or(1.0)),
+            Algo::Reinforce => None,
+        },
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
@@ -101,6 +106,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
 fn algo_name(algo: Algo) -> &'static str {
     match algo {
         Algo::Reinforce => "reinforce",
+        Algo::RewardToGo => "reward-to-go",
     }
 }
 
@@ -113,11 +119,21 @@ fn env_name(env: EnvName) -> &'static str {
     }
 }
 
-/// The estimator that `--algo` and its options choose, for any policy.
-fn estimator<P: Policy + 'static>(args: &TrainArgs) -> Box<dyn Estimator<P>> {
-    match args.algo {
-        Algo::Reinforce => Box::new(Reinforce),
+/// The estimator that `--algo` and its options choose, for any policy, or an
+/// error naming an option that does not apply.
+fn estimator<P: Policy + 'static>(args: &TrainArgs) -> Result<Box<dyn Estimator<P>>, String> {
+    if args.gamma.is_some() && args.algo != Algo::RewardToGo {
+        return Err(format!(
+            "--gamma is not allowed with --algo {}: it discounts the reward-to-go; use it with --algo reward-to-go",
+            algo_name(args.algo)
+        ));
     }
+    Ok(match args.algo {
+        Algo::Reinforce => Box::new(Reinforce),
+        Algo::RewardToGo => {
+            Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(|e| e.to_string())?)
+        }
+    })
 }
 
 /// Runs the chosen algorithm with a progress bar; returns the log and the solved threshold.
@@ -132,7 +148,7 @@ where
     E: Env,
     P: Policy<Action = E::Action> + 'static,
 {
-    let mut update = PolicyGradient::adam(estimator::<P>(args), lr).map_err(|e| e.to_string())?;
+    let mut update = PolicyGradient::adam(estimator::<P>(args)?, lr).map_err(|e| e.to_string())?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")

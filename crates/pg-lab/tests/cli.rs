@@ -30,7 +30,10 @@ fn bad_flags_are_named_with_what_is_allowed() {
     assert_rejected(&["train", "--batch", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--iters", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--env", "mountaincar"], &["mountaincar", "cartpole", "pendulum"]);
-    assert_rejected(&["train", "--algo", "ppo"], &["ppo", "reinforce"]);
+    assert_rejected(&["train", "--algo", "ppo"], &["ppo", "reinforce", "reward-to-go"]);
+    assert_rejected(&["train", "--algo", "reward-to-go", "--gamma", "1.5"], &["'1.5'", "from 0 to 1"]);
+    assert_rejected(&["train", "--algo", "reward-to-go", "--gamma", "-0.5"], &["'-0.5'", "from 0 to 1"]);
+    assert_rejected(&["train", "--algo", "reinforce", "--gamma", "0.9"], &["--gamma", "reward-to-go"]);
     assert_rejected(&["train", "--hidden", "32,x"], &["'x'", "widths"]);
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
 }
@@ -125,6 +128,16 @@ fn a_run_ends_with_a_json_summary() {
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     assert_eq!(file["iterations"].as_array().unwrap().len(), 20);
     assert_eq!(file["env_steps"], summary["env_steps"]);
+}
+
+#[test]
+fn reward_to_go_runs_with_a_discount() {
+    let out =
+        pg(&["train", "--algo", "reward-to-go", "--gamma", "0.9", "--env", "mdp", "--iters", "5", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((summary["algo"].as_str(), summary["gamma"].as_f64()), (Some("reward-to-go"), Some(0.9)));
 }
 
 #[test]

@@ -17,6 +17,8 @@ use pg_core::rng::{seeded, substream};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, PgError};
 use plotly::Plot;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// The fixed policy at which the three-state MDP's gradient is estimated.
 pub fn reference_policy() -> TabularSoftmax {
@@ -191,11 +193,30 @@ pub fn train_cartpole<E: Estimator<Categorical>>(
 
 // ANCHOR: learning_curves
 /// One run per seed, on every core at once.
+///
+/// A run is fixed by the estimator (its name includes its settings), the
+/// seed and the setup, so finished runs are kept for the rest of the process:
+/// a later chapter comparing against this estimator reuses them.
 pub fn cartpole_learning_curves<E>(estimator: &E, setup: &CartPoleSetup) -> Result<Vec<TrainLog>, PgError>
 where
     E: Estimator<Categorical> + Clone + Send + Sync,
 {
-    parallel_map(&setup.seeds, |&seed| train_cartpole(estimator.clone(), seed, setup)).into_iter().collect()
+    static FINISHED: Mutex<BTreeMap<String, TrainLog>> = Mutex::new(BTreeMap::new());
+    let key = |seed: u64| format!("{} | seed {seed} | {setup:?}", estimator.name());
+    // A panic elsewhere cannot leave the map half-updated, so a poisoned lock is still usable.
+    let finished = || FINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = |&seed: &u64| {
+        let known = finished().get(&key(seed)).cloned();
+        match known {
+            Some(log) => Ok(log),
+            None => {
+                let log = train_cartpole(estimator.clone(), seed, setup)?;
+                finished().insert(key(seed), log.clone());
+                Ok(log)
+            }
+        }
+    };
+    parallel_map(&setup.seeds, run).into_iter().collect()
 }
 // ANCHOR_END: learning_curves
 

@@ -70,6 +70,13 @@ impl TabularMdp {
     /// Action 1 ("risky") moves towards the rewarding state 1 but may fall into
     /// the terminal state 2; action 0 ("safe") pays a little now.
     pub fn three_state() -> Self {
+        Self::three_state_with_horizon(4)
+    }
+
+    /// The running example with another horizon: the same states, actions,
+    /// rewards and transitions, episodes cut after `horizon` steps (at least 1).
+    pub fn three_state_with_horizon(horizon: usize) -> Self {
+        assert!(horizon >= 1, "a horizon of at least one step");
         let t = |prob, next| Transition { prob, next };
         Self::new(
             vec![0.7, 0.3, 0.0],
@@ -80,7 +87,7 @@ impl TabularMdp {
             ],
             vec![vec![0.5, 0.0], vec![0.2, 2.0], vec![0.0, 0.0]],
             vec![false, false, true],
-            4,
+            horizon,
         )
     }
 

@@ -1,0 +1,153 @@
+//! Chapter 2's figures and tables: [`write`] runs the chapter's experiments
+//! and writes every file that `book/src/02-causality.md` includes.
+
+use crate::RewardToGo;
+use crate::experiments::{self as ex, OffByOne};
+use pg_core::env::TabularMdp;
+use pg_core::policy::TabularSoftmax;
+use pg_core::report::{Report, markdown_table};
+use pg_likelihood_ratio::book::{STAY_CHECK, Z_TEST_N, Z_TEST_SEED, cartpole_setup};
+use pg_likelihood_ratio::exact::{exact_moments, stay_moments};
+use pg_likelihood_ratio::experiments::{self as ch1, CheckRow, broken};
+use pg_likelihood_ratio::{Estimator, Reinforce};
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] = &[
+    "02-checks.md",
+    "02-stay.md",
+    "02-horizon.html",
+    "02-horizon-table.md",
+    "02-learning-curves.html",
+    "02-learning-table.md",
+];
+
+/// Reward-to-go and its deliberately broken variants, for the check table.
+pub fn checked_estimators() -> Vec<Box<dyn Estimator<TabularSoftmax>>> {
+    vec![
+        Box::new(RewardToGo::new()),
+        Box::new(broken::PastRewards),
+        Box::new(OffByOne),
+        Box::new(RewardToGo::discounted(0.99).expect("0.99 is a discount")),
+        Box::new(broken::Scaled(RewardToGo::new(), 1.1)),
+    ]
+}
+
+/// The horizons of the variance experiment.
+pub const HORIZONS: std::ops::RangeInclusive<usize> = 1..=8;
+
+fn checks(report: &mut dyn Report) -> Result<(), String> {
+    let n = if report.quick() { Z_TEST_N / 10 } else { Z_TEST_N };
+    report.start("chapter 2: exact and statistical checks");
+    let rows: Vec<CheckRow> =
+        checked_estimators().iter().map(|e| CheckRow::new(e.as_ref(), n, Z_TEST_SEED)).collect();
+    let mdp = TabularMdp::three_state();
+    let policy = ch1::reference_policy();
+    let exact = mdp.exact_gradient(&policy);
+    let rtg = exact_moments(&mdp, &policy, &RewardToGo::new(), 1);
+    let plain = exact_moments(&mdp, &policy, &Reinforce, 1);
+    let power = ch1::z_test_power(&rtg, &exact, n);
+    let text = ch1::check_table(&rows)
+        + &format!(
+            "\nAt the reference policy the exact $\\operatorname{{tr}}\\operatorname{{Cov}}[\\hat g]$ is {:.3} for \
+             REINFORCE and {:.3} for reward-to-go, {:.2} times smaller. The z-test ({n} trajectories, reject at \
+             $\\lvert z\\rvert > {}$) detects with probability 0.999 a mean of $(1 + c)\\nabla J$ for \
+             $c \\ge {power:.3}$.\n",
+            plain.total_variance(),
+            rtg.total_variance(),
+            plain.total_variance() / rtg.total_variance(),
+            ch1::Z_MAX,
+        );
+    report.write("02-checks.md", &text)
+}
+
+fn stay(report: &mut dyn Report) -> Result<(), String> {
+    let (theta, episodes, seed) = STAY_CHECK;
+    let episodes = if report.quick() { episodes / 10 } else { episodes };
+    report.start("chapter 2: variance on the stay MDP");
+    let sim = ch1::stay_variance(&RewardToGo::new(), theta, episodes, seed);
+    let series = stay_moments(&RewardToGo::new(), theta, 4000);
+    let rows = vec![
+        vec![
+            "REINFORCE".into(),
+            format!("{:.2}", ch1::stay_closed_form_variance(theta)),
+            format!("{:.2}", stay_moments(&Reinforce, theta, 4000).variance[0]),
+            format!("{:.2}", ch1::stay_variance(&Reinforce, theta, episodes, seed).variance),
+        ],
+        vec![
+            "reward-to-go".into(),
+            format!("{:.2}", ex::stay_closed_form_variance(theta)),
+            format!("{:.2}", series.variance[0]),
+            format!("{:.2}", sim.variance),
+        ],
+    ];
+    let text = markdown_table(
+        &[
+            "estimator",
+            "closed form",
+            "sum over episode lengths",
+            &format!("simulated ({episodes} episodes)"),
+        ],
+        &rows,
+    ) + &format!(
+        "\nStay probability $\\theta = {theta}$. Reward-to-go's mean: {:.4} by the series, {:.4} simulated; \
+         $dJ/d\\theta = 1/(1-\\theta)^2$ = {:.4}.\n",
+        series.mean[0],
+        sim.mean,
+        pg_core::env::Stay::gradient(theta)
+    );
+    report.write("02-stay.md", &text)
+}
+
+/// Runs chapter 2's experiments and writes its generated files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    checks(report)?;
+    stay(report)?;
+
+    report.start("chapter 2: exact variance against horizon");
+    let horizons: Vec<usize> = if report.quick() { (1..=4).collect() } else { HORIZONS.collect() };
+    let rows = ex::variance_against_horizon(&horizons);
+    report.figure("02-horizon.html", &ex::horizon_plot(&rows))?;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.horizon.to_string(),
+                r.trajectories.to_string(),
+                format!("{:.3}", r.reinforce),
+                format!("{:.3}", r.reward_to_go),
+                format!("{:.2}", r.ratio()),
+                format!("{:.0e}", r.reward_to_go_bias),
+            ]
+        })
+        .collect();
+    let table = markdown_table(
+        &["horizon", "trajectories", "REINFORCE", "reward-to-go", "ratio", "largest bias of reward-to-go"],
+        &cells,
+    );
+    report.write("02-horizon-table.md", &table)?;
+
+    let setup = cartpole_setup(report.quick());
+    report.start(&format!("chapter 2: CartPole learning curves ({} seeds, 2 estimators)", setup.seeds.len()));
+    let plain = ch1::cartpole_learning_curves(&Reinforce, &setup).map_err(|e| e.to_string())?;
+    let rtg = ch1::cartpole_learning_curves(&RewardToGo::new(), &setup).map_err(|e| e.to_string())?;
+    let groups = [("REINFORCE (chapter 1)", plain.as_slice()), ("reward-to-go (chapter 2)", rtg.as_slice())];
+    let title = format!("CartPole-v1: chapters 1 and 2 ({} seeds)", setup.seeds.len());
+    report.figure("02-learning-curves.html", &ch1::learning_curve_plot(&title, &groups))?;
+    report.write("02-learning-table.md", &ch1::solved_table(&setup, &groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pg_core::report::MemoryReport;
+
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        let mut report = MemoryReport { quick: true, ..Default::default() };
+        write(&mut report).unwrap();
+        let written: Vec<&str> = report.files.keys().map(String::as_str).collect();
+        let mut listed = GENERATED.to_vec();
+        listed.sort();
+        assert_eq!(written, listed);
+    }
+}
