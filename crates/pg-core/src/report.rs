@@ -51,6 +51,26 @@ impl Report for MemoryReport {
     }
 }
 
+/// Runs a chapter's entry point in quick mode and checks that it writes
+/// exactly the files it lists, none of them empty; returns what it wrote.
+pub fn quick_run(
+    write: fn(&mut dyn Report) -> Result<(), String>,
+    generated: &[&str],
+) -> Result<MemoryReport, String> {
+    let mut report = MemoryReport { quick: true, ..Default::default() };
+    write(&mut report)?;
+    let written: Vec<&str> = report.files.keys().map(String::as_str).collect();
+    let mut listed = generated.to_vec();
+    listed.sort_unstable();
+    if written != listed {
+        return Err(format!("wrote {written:?}, but lists {listed:?}"));
+    }
+    if let Some((name, _)) = report.files.iter().find(|(_, c)| c.trim().is_empty()) {
+        return Err(format!("{name} is empty"));
+    }
+    Ok(report)
+}
+
 /// A Markdown table: the first column left-aligned, the others right-aligned.
 pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = format!("| {} |\n|---|", headers.join(" | "));
