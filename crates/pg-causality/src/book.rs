@@ -8,7 +8,7 @@ use pg_core::policy::TabularSoftmax;
 use pg_core::report::{Report, markdown_table};
 use pg_likelihood_ratio::book::{STAY_CHECK, Z_TEST_N, Z_TEST_SEED, cartpole_setup};
 use pg_likelihood_ratio::exact::{exact_moments, stay_moments};
-use pg_likelihood_ratio::experiments::{self as ch1, CheckRow, broken};
+use pg_likelihood_ratio::experiments::{self as ch1, broken};
 use pg_likelihood_ratio::{Estimator, Reinforce};
 
 /// Every file [`write`] generates; the chapter may include only these.
@@ -38,23 +38,19 @@ pub const HORIZONS: std::ops::RangeInclusive<usize> = 1..=8;
 fn checks(report: &mut dyn Report) -> Result<(), String> {
     let n = if report.quick() { Z_TEST_N / 10 } else { Z_TEST_N };
     report.start("chapter 2: exact and statistical checks");
-    let rows: Vec<CheckRow> =
-        checked_estimators().iter().map(|e| CheckRow::new(e.as_ref(), n, Z_TEST_SEED)).collect();
-    let mdp = TabularMdp::three_state();
-    let policy = ch1::reference_policy();
-    let exact = mdp.exact_gradient(&policy);
-    let rtg = exact_moments(&mdp, &policy, &RewardToGo::new(), 1);
-    let plain = exact_moments(&mdp, &policy, &Reinforce, 1);
-    let power = ch1::z_test_power(&rtg, &exact, n);
+    let rows = ch1::check_rows(&checked_estimators(), n, Z_TEST_SEED);
+    let (rtg, power) = (rows[0].total_variance, rows[0].power);
+    let plain =
+        exact_moments(&TabularMdp::three_state(), &ch1::reference_policy(), &Reinforce, 1).total_variance();
     let text = ch1::check_table(&rows)
         + &format!(
             "\nAt the reference policy the exact $\\operatorname{{tr}}\\operatorname{{Cov}}[\\hat g]$ is {:.3} for \
              REINFORCE and {:.3} for reward-to-go, {:.2} times smaller. The z-test ({n} trajectories, reject at \
              $\\lvert z\\rvert > {}$) detects with probability 0.999 a mean of $(1 + c)\\nabla J$ for \
              $c \\ge {power:.3}$.\n",
-            plain.total_variance(),
-            rtg.total_variance(),
-            plain.total_variance() / rtg.total_variance(),
+            plain,
+            rtg,
+            plain / rtg,
             ch1::Z_MAX,
         );
     report.write("02-checks.md", &text)

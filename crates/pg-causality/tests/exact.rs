@@ -17,7 +17,7 @@ use pg_core::policy::{Policy, TabularSoftmax};
 use pg_likelihood_ratio::book::{STAY_CHECK, Z_TEST_N, Z_TEST_SEED};
 use pg_likelihood_ratio::exact::{exact_moments, stay_moments};
 use pg_likelihood_ratio::experiments::{
-    CheckRow, EXACT_TOL, Z_MAX, broken, reference_policy, stay_variance, z_test_power,
+    EXACT_TOL, Z_MAX, broken, check_rows, reference_policy, stay_variance,
 };
 use pg_likelihood_ratio::{Estimator, Reinforce};
 use proptest::prelude::*;
@@ -120,14 +120,9 @@ fn the_exact_check_rejects_every_broken_estimator() {
 
 #[test]
 fn the_z_test_accepts_reward_to_go_and_rejects_every_bias_within_its_power() {
-    let mdp = TabularMdp::three_state();
-    let policy = reference_policy();
-    let exact = mdp.exact_gradient(&policy);
-    let power = z_test_power(&exact_moments(&mdp, &policy, &RewardToGo::new(), 1), &exact, Z_TEST_N);
+    let rows = check_rows(&checked_estimators(), Z_TEST_N, Z_TEST_SEED);
+    let power = rows[0].power;
     assert!(power < 0.1, "the z-test cannot see a 10% error: power {power}");
-    let estimators = checked_estimators();
-    let rows: Vec<CheckRow> =
-        estimators.iter().map(|e| CheckRow::new(e.as_ref(), Z_TEST_N, Z_TEST_SEED)).collect();
     assert!(rows[0].z.max_z < Z_MAX, "reward-to-go rejected with max |z| = {}", rows[0].z.max_z);
     for row in &rows[1..] {
         if row.relative_bias >= power {

@@ -1,9 +1,9 @@
 //! Chapter 1's figures and tables: [`write`] runs the chapter's experiments
 //! and writes every file that `book/src/01-likelihood-ratio.md` includes.
 
-use crate::experiments::{self as ex, CartPoleSetup, CheckRow, broken};
+use crate::experiments::{self as ex, CartPoleSetup, broken};
 use crate::{Estimator, Reinforce};
-use pg_core::env::{Stay, TabularMdp};
+use pg_core::env::Stay;
 use pg_core::policy::TabularSoftmax;
 use pg_core::report::{Report, markdown_table};
 
@@ -55,12 +55,8 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
     let quick = report.quick();
     let n = if quick { Z_TEST_N / 10 } else { Z_TEST_N };
     report.start("chapter 1: exact and statistical checks of unbiasedness");
-    let rows: Vec<CheckRow> =
-        checked_estimators().iter().map(|e| CheckRow::new(e.as_ref(), n, Z_TEST_SEED)).collect();
-    let mdp = TabularMdp::three_state();
-    let policy = ex::reference_policy();
-    let exact = mdp.exact_gradient(&policy);
-    let power = ex::z_test_power(&crate::exact::exact_moments(&mdp, &policy, &Reinforce, 1), &exact, n);
+    let rows = ex::check_rows(&checked_estimators(), n, Z_TEST_SEED);
+    let power = rows[0].power;
     let mut text = ex::check_table(&rows);
     text += &format!(
         "\nThe z-test averages {n} single-trajectory estimates and rejects when any component's \

@@ -439,27 +439,34 @@ pub struct CheckRow {
     pub total_variance: f64,
     /// The z-test on sampled trajectories.
     pub z: ZTest,
+    /// The z-test's power for this estimator's variance ([`z_test_power`]).
+    pub power: f64,
 }
 
 /// An estimator counts as exactly unbiased when no component of E[ĝ] − ∇J
 /// exceeds this (rounding in sums of a few hundred terms is far below it).
 pub const EXACT_TOL: f64 = 1e-12;
 
-impl CheckRow {
-    /// Runs the exact check and the z-test on `estimator`.
-    pub fn new<E: Estimator<TabularSoftmax> + ?Sized>(estimator: &E, n: usize, seed: u64) -> Self {
-        let mdp = TabularMdp::three_state();
-        let policy = reference_policy();
-        let exact = mdp.exact_gradient(&policy);
-        let m = exact_moments(&mdp, &policy, estimator, 1);
-        Self {
-            name: estimator.name(),
-            relative_bias: m.relative_bias(&exact),
-            max_abs_bias: m.max_abs_bias(&exact),
-            total_variance: m.total_variance(),
-            z: z_test(estimator, n, seed),
-        }
-    }
+/// Runs the exact check and the z-test (`n` trajectories, `seed`) on every
+/// estimator, at the reference policy of the three-state MDP.
+pub fn check_rows(estimators: &[Box<dyn Estimator<TabularSoftmax>>], n: usize, seed: u64) -> Vec<CheckRow> {
+    let mdp = TabularMdp::three_state();
+    let policy = reference_policy();
+    let exact = mdp.exact_gradient(&policy);
+    estimators
+        .iter()
+        .map(|estimator| {
+            let m = exact_moments(&mdp, &policy, estimator.as_ref(), 1);
+            CheckRow {
+                name: estimator.name(),
+                relative_bias: m.relative_bias(&exact),
+                max_abs_bias: m.max_abs_bias(&exact),
+                total_variance: m.total_variance(),
+                z: z_test(estimator.as_ref(), n, seed),
+                power: z_test_power(&m, &exact, n),
+            }
+        })
+        .collect()
 }
 
 /// The check table: for each estimator its exact bias and variance on the

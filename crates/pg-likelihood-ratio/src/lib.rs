@@ -21,7 +21,7 @@ pub mod train;
 pub mod update;
 
 use ndarray::Array1;
-use pg_core::{Batch, PgError, Policy, StepWeights, Trajectory};
+use pg_core::{Batch, PgError, Policy, StepWeights};
 
 pub use train::{TrainConfig, TrainLog, train};
 pub use update::{PolicyGradient, Update, UpdateStats};
@@ -125,8 +125,3 @@ impl<P: Policy> Estimator<P> for BehaviourCloning {
     }
 }
 // ANCHOR_END: behaviour_cloning
-
-/// The single-trajectory REINFORCE estimate ∇θ log pθ(τ) r(τ).
-pub fn single_trajectory_estimate<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Array1<f64> {
-    policy.score(traj) * traj.total_reward()
-}

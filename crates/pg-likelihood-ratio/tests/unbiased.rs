@@ -22,7 +22,7 @@ use pg_core::env::TabularMdp;
 use pg_core::policy::{Policy, TabularSoftmax};
 use pg_likelihood_ratio::book::{Z_TEST_N, Z_TEST_SEED, checked_estimators};
 use pg_likelihood_ratio::exact::exact_moments;
-use pg_likelihood_ratio::experiments::{CheckRow, EXACT_TOL, Z_MAX, reference_policy, z_test, z_test_power};
+use pg_likelihood_ratio::experiments::{EXACT_TOL, Z_MAX, check_rows, reference_policy};
 use pg_likelihood_ratio::{Estimator, Reinforce};
 use proptest::prelude::*;
 
@@ -72,16 +72,13 @@ fn the_exact_check_rejects_every_broken_estimator() {
 
 #[test]
 fn the_z_test_accepts_reinforce_and_rejects_every_bias_within_its_power() {
-    let mdp = TabularMdp::three_state();
-    let policy = reference_policy();
-    let exact = mdp.exact_gradient(&policy);
-    let power = z_test_power(&exact_moments(&mdp, &policy, &Reinforce, 1), &exact, Z_TEST_N);
+    let rows = check_rows(&checked_estimators(), Z_TEST_N, Z_TEST_SEED);
+    let (reinforce, broken) = rows.split_first().unwrap();
+    let power = reinforce.power;
     assert!(power < 0.1, "the z-test cannot see a 10% error: power {power}");
-    let z = z_test(&Reinforce, Z_TEST_N, Z_TEST_SEED).max_z;
-    assert!(z < Z_MAX, "REINFORCE rejected with max |z| = {z}");
+    assert!(reinforce.z.max_z < Z_MAX, "REINFORCE rejected with max |z| = {}", reinforce.z.max_z);
     let mut rejected = 0;
-    for estimator in checked_estimators().iter().skip(1) {
-        let row = CheckRow::new(estimator.as_ref(), Z_TEST_N, Z_TEST_SEED);
+    for row in broken {
         if row.relative_bias >= power {
             assert!(row.z.max_z > Z_MAX, "{} passed with max |z| = {}", row.name, row.z.max_z);
             rejected += 1;
