@@ -88,7 +88,7 @@ pub fn horizon_plot(rows: &[HorizonRow]) -> Plot {
         "Exact variance against horizon (three-state MDP)",
         "horizon H",
         "tr Cov of a single-trajectory estimate",
-        true,
+        plot::Axes::LogY,
         &[
             ("REINFORCE (whole return)", h.clone(), rows.iter().map(|r| r.reinforce).collect()),
             ("reward-to-go", h, rows.iter().map(|r| r.reward_to_go).collect()),

@@ -95,26 +95,20 @@ pub fn histogram(title: &str, x_label: &str, values: &[f64], reference: Option<(
     plot
 }
 
+/// A line through `(x, y)`: dashed and without markers when its name starts
+/// with "reference", solid with markers otherwise.
+fn series_trace(name: &str, x: &[f64], y: &[f64]) -> Box<Scatter<f64, f64>> {
+    let trace = Scatter::new(x.to_vec(), y.to_vec()).name(name);
+    if name.starts_with("reference") {
+        trace.mode(Mode::Lines).line(Line::new().dash(plotly::common::DashType::Dash))
+    } else {
+        trace.mode(Mode::LinesMarkers)
+    }
+}
+
 /// A log-log plot of named series `(x, y)`, optionally with dashed reference lines.
 pub fn log_log(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<f64>, Vec<f64>)]) -> Plot {
-    let mut plot = Plot::new();
-    for (name, x, y) in series {
-        let dashed = name.starts_with("reference");
-        let mut trace = Scatter::new(x.clone(), y.clone()).name(*name);
-        trace = if dashed {
-            trace.mode(Mode::Lines).line(Line::new().dash(plotly::common::DashType::Dash))
-        } else {
-            trace.mode(Mode::LinesMarkers)
-        };
-        plot.add_trace(trace);
-    }
-    plot.set_layout(
-        Layout::new()
-            .title(Title::with_text(title))
-            .x_axis(Axis::new().title(Title::with_text(x_label)).type_(AxisType::Log))
-            .y_axis(Axis::new().title(Title::with_text(y_label)).type_(AxisType::Log)),
-    );
-    plot
+    lines(title, x_label, y_label, Axes::LogLog, series)
 }
 
 /// A scatter plot of named point sets `(x, y)`.
@@ -127,23 +121,41 @@ pub fn scatter(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<f
     plot
 }
 
-/// Lines through named series `(x, y)`, on a linear or logarithmic y-axis.
+/// Which axes of a line plot are logarithmic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axes {
+    /// Both linear.
+    Linear,
+    /// A logarithmic x-axis.
+    LogX,
+    /// A logarithmic y-axis.
+    LogY,
+    /// Both logarithmic.
+    LogLog,
+}
+
+/// Lines through named series `(x, y)` (dashed for names starting with
+/// "reference"), on linear or logarithmic axes.
 pub fn lines(
     title: &str,
     x_label: &str,
     y_label: &str,
-    log_y: bool,
+    axes: Axes,
     series: &[(&str, Vec<f64>, Vec<f64>)],
 ) -> Plot {
     let mut plot = Plot::new();
     for (name, x, y) in series {
-        plot.add_trace(Scatter::new(x.clone(), y.clone()).mode(Mode::LinesMarkers).name(*name));
+        plot.add_trace(series_trace(name, x, y));
     }
-    let mut y_axis = Axis::new().title(Title::with_text(y_label));
-    if log_y {
+    let (mut x_axis, mut y_axis) =
+        (Axis::new().title(Title::with_text(x_label)), Axis::new().title(Title::with_text(y_label)));
+    if matches!(axes, Axes::LogX | Axes::LogLog) {
+        x_axis = x_axis.type_(AxisType::Log);
+    }
+    if matches!(axes, Axes::LogY | Axes::LogLog) {
         y_axis = y_axis.type_(AxisType::Log);
     }
-    plot.set_layout(layout(title, x_label, y_label).y_axis(y_axis));
+    plot.set_layout(Layout::new().title(Title::with_text(title)).x_axis(x_axis).y_axis(y_axis));
     plot
 }
 

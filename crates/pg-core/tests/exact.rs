@@ -62,3 +62,37 @@ fn stay_closed_forms_agree_with_each_other() {
         approx::assert_relative_eq!(series, Stay::objective(theta), max_relative = 1e-9);
     }
 }
+
+#[test]
+fn an_offset_without_termination_shifts_every_return_by_c_times_the_horizon() {
+    let mut policy = TabularSoftmax::new(3, 2);
+    policy.params_mut().assign(&Array1::from(vec![0.4, -0.3, -0.5, 0.6, 0.1, -0.2]));
+    let base = TabularMdp::three_state().without_termination();
+    let shifted = base.clone().with_reward_offset(10.0);
+    let lengths: Vec<usize> = base.enumerate(&policy).iter().map(|(_, t)| t.len()).collect();
+    assert!(lengths.iter().all(|&l| l == base.horizon()), "{lengths:?}");
+    let (j0, j10) = (base.exact_objective(&policy), shifted.exact_objective(&policy));
+    assert!((j10 - j0 - 10.0 * base.horizon() as f64).abs() < 1e-12, "{j0} {j10}");
+    let diff = base.exact_gradient(&policy) - shifted.exact_gradient(&policy);
+    assert!(diff.iter().all(|d| d.abs() < 1e-12), "{diff}");
+    // With termination, episode lengths differ and the offset changes the gradient.
+    let terminating = TabularMdp::three_state();
+    let moved = terminating.exact_gradient(&policy)
+        - terminating.clone().with_reward_offset(10.0).exact_gradient(&policy);
+    assert!(moved.iter().any(|d| d.abs() > 1e-3), "{moved}");
+}
+
+#[test]
+fn a_horizon_that_terminates_changes_only_how_episodes_end() {
+    let policy = TabularSoftmax::new(3, 2);
+    let cut = TabularMdp::three_state().enumerate(&policy);
+    let ended = TabularMdp::three_state().horizon_terminates().enumerate(&policy);
+    assert_eq!(cut.len(), ended.len());
+    let mut truncations = 0;
+    for ((p, a), (q, b)) in cut.iter().zip(&ended) {
+        assert_eq!((p, &a.rewards, &a.actions), (q, &b.rewards, &b.actions));
+        assert!(!b.truncated && b.terminated);
+        truncations += usize::from(a.truncated);
+    }
+    assert!(truncations > 0);
+}

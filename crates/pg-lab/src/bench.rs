@@ -49,7 +49,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         batch.num_steps()
     });
     let mut trained = policy.clone();
-    let config = TrainConfig { iters: 1, batch: 32, seed: 0 };
+    let config = TrainConfig { iters: 1, batch: 32, seed: 0, max_env_steps: None };
     let mut update = PolicyGradient::adam(Reinforce, 0.003).map_err(|e| e.to_string())?;
     let training = throughput(seconds, || {
         let log = train(&mut env, &mut trained, &mut update, &config, |_| {})

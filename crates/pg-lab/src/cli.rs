@@ -31,6 +31,19 @@ pub enum Algo {
     Reinforce,
     /// Chapter 2: every step weighted by the rewards from that step on (see --gamma).
     RewardToGo,
+    /// Chapter 3: reward-to-go minus a baseline (see --baseline and --gae-lambda).
+    Baseline,
+}
+
+/// Baselines for `--algo baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaselineName {
+    /// The other trajectories' average reward-to-go at the same step.
+    Mean,
+    /// The variance-minimising constant per parameter, from the other trajectories.
+    Optimal,
+    /// A learned state value V(s), refitted after every update (GAE with --gae-lambda).
+    Value,
 }
 
 /// Environments.
@@ -75,15 +88,24 @@ pub struct TrainArgs {
     /// Episodes per gradient step [default: 32 cartpole, 16 pendulum, 32 mdp, 16 stay].
     #[arg(long, value_parser = at_least_one)]
     pub batch: Option<usize>,
+    /// Stop after the iteration that brings the environment steps to at least this many [default: no limit].
+    #[arg(long, value_parser = at_least_one)]
+    pub max_env_steps: Option<usize>,
     /// Adam's step size [default: 0.003 cartpole and pendulum, 0.05 mdp and stay].
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
     pub lr: Option<f64>,
     /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32; cartpole and pendulum only].
     #[arg(long, value_parser = widths)]
     pub hidden: Option<Widths>,
-    /// Discount of the reward-to-go, from 0 to 1 [default: 1; reward-to-go only].
+    /// Discount, from 0 to 1 [default: 1 for reward-to-go, 0.99 for the value baseline; not for mean or optimal].
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
     pub gamma: Option<f64>,
+    /// The baseline of --algo baseline.
+    #[arg(long, value_enum)]
+    pub baseline: Option<BaselineName>,
+    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [--baseline value only].
+    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
+    pub gae_lambda: Option<f64>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -1,8 +1,9 @@
 //! `pg train`: one run, a progress bar on stderr, a JSON summary on stdout.
 
-use crate::cli::{Algo, EnvName, TrainArgs};
+use crate::cli::{Algo, BaselineName, EnvName, TrainArgs};
 use crate::files::{check_writable, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
+use pg_baselines::{MeanBaseline, OptimalBaseline, ValueBaseline, ValueFunction};
 use pg_causality::RewardToGo;
 use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
 use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
@@ -21,8 +22,10 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         iters: args.iters.unwrap_or(iters),
         batch: args.batch.unwrap_or(batch),
         seed: args.seed,
+        max_env_steps: args.max_env_steps,
     };
     config.validate().map_err(|e| e.to_string())?;
+    check_options(args)?;
     let lr = args.lr.unwrap_or(lr);
     if let Some(path) = &args.out {
         check_writable(path)?;
@@ -69,10 +72,9 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let env_steps = log.env_steps();
     let summary = json!({
         "algo": algo_name(args.algo),
-        "gamma": match args.algo {
-            Algo::RewardToGo => Some(args.gamma.unwrap_or(1.0)),
-            Algo::Reinforce => None,
-        },
+        "gamma": gamma(args),
+        "baseline": (args.algo == Algo::Baseline).then(|| baseline_name(baseline(args))),
+        "gae_lambda": args.gae_lambda,
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
@@ -107,6 +109,15 @@ fn algo_name(algo: Algo) -> &'static str {
     match algo {
         Algo::Reinforce => "reinforce",
         Algo::RewardToGo => "reward-to-go",
+        Algo::Baseline => "baseline",
+    }
+}
+
+fn baseline_name(baseline: BaselineName) -> &'static str {
+    match baseline {
+        BaselineName::Mean => "mean",
+        BaselineName::Optimal => "optimal",
+        BaselineName::Value => "value",
     }
 }
 
@@ -119,20 +130,79 @@ fn env_name(env: EnvName) -> &'static str {
     }
 }
 
-/// The estimator that `--algo` and its options choose, for any policy, or an
-/// error naming an option that does not apply.
-fn estimator<P: Policy + 'static>(args: &TrainArgs) -> Result<Box<dyn Estimator<P>>, String> {
-    if args.gamma.is_some() && args.algo != Algo::RewardToGo {
+/// The baseline of `--algo baseline`: the learned value unless chosen.
+fn baseline(args: &TrainArgs) -> BaselineName {
+    args.baseline.unwrap_or(BaselineName::Value)
+}
+
+/// The discount in use, if the algorithm has one.
+fn gamma(args: &TrainArgs) -> Option<f64> {
+    match (args.algo, baseline(args)) {
+        (Algo::RewardToGo, _) => Some(args.gamma.unwrap_or(1.0)),
+        (Algo::Baseline, BaselineName::Value) => Some(args.gamma.unwrap_or(0.99)),
+        _ => None,
+    }
+}
+
+/// Refuses options that the chosen algorithm does not use, naming where they apply.
+fn check_options(args: &TrainArgs) -> Result<(), String> {
+    let algo = algo_name(args.algo);
+    if args.baseline.is_some() && args.algo != Algo::Baseline {
+        return Err(format!("--baseline is not allowed with --algo {algo}: use it with --algo baseline"));
+    }
+    if args.gamma.is_some() && gamma(args).is_none() {
         return Err(format!(
-            "--gamma is not allowed with --algo {}: it discounts the reward-to-go; use it with --algo reward-to-go",
-            algo_name(args.algo)
+            "--gamma is not allowed with --algo {algo}{}: it discounts the reward-to-go; use it with --algo \
+             reward-to-go or --algo baseline --baseline value",
+            if args.algo == Algo::Baseline {
+                format!(" --baseline {}", baseline_name(baseline(args)))
+            } else {
+                String::new()
+            }
         ));
     }
+    if args.gae_lambda.is_some() && !(args.algo == Algo::Baseline && baseline(args) == BaselineName::Value) {
+        return Err(
+            "--gae-lambda is not allowed here: GAE needs the learned value; use it with --algo baseline \
+                    --baseline value"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The estimator that `--algo` and its options choose, for any policy, or an
+/// error naming an option that does not apply. `obs_dim` sizes the value
+/// function; `tabular` gives it no hidden layer.
+fn estimator<P: Policy + 'static>(
+    args: &TrainArgs,
+    obs_dim: usize,
+    tabular: bool,
+) -> Result<Box<dyn Estimator<P>>, String> {
+    check_options(args)?;
+    let err = |e: pg_core::PgError| e.to_string();
     Ok(match args.algo {
         Algo::Reinforce => Box::new(Reinforce),
-        Algo::RewardToGo => {
-            Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(|e| e.to_string())?)
-        }
+        Algo::RewardToGo => Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(err)?),
+        Algo::Baseline => match baseline(args) {
+            BaselineName::Mean => Box::new(MeanBaseline { leave_one_out: true }),
+            BaselineName::Optimal => Box::new(OptimalBaseline { leave_one_out: true }),
+            BaselineName::Value => {
+                let rng = &mut substream(args.seed, 2_000);
+                let value = if tabular {
+                    ValueFunction::new(obs_dim, &[], 0.1, 20, rng).map_err(err)?
+                } else {
+                    ValueFunction::new(obs_dim, &[32], 0.01, 10, rng)
+                        .and_then(|v| v.with_minibatch(256))
+                        .map_err(err)?
+                };
+                let v = ValueBaseline::new(value, gamma(args).unwrap_or(0.99)).map_err(err)?;
+                match args.gae_lambda {
+                    Some(l) => Box::new(v.with_gae(l).map_err(err)?),
+                    None => Box::new(v),
+                }
+            }
+        },
     })
 }
 
@@ -148,7 +218,9 @@ where
     E: Env,
     P: Policy<Action = E::Action> + 'static,
 {
-    let mut update = PolicyGradient::adam(estimator::<P>(args)?, lr).map_err(|e| e.to_string())?;
+    let tabular = matches!(args.env, EnvName::Mdp | EnvName::Stay);
+    let mut update =
+        PolicyGradient::adam(estimator::<P>(args, env.obs_dim(), tabular)?, lr).map_err(|e| e.to_string())?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")

@@ -35,6 +35,26 @@ fn bad_flags_are_named_with_what_is_allowed() {
     assert_rejected(&["train", "--algo", "reward-to-go", "--gamma", "-0.5"], &["'-0.5'", "from 0 to 1"]);
     assert_rejected(&["train", "--algo", "reinforce", "--gamma", "0.9"], &["--gamma", "reward-to-go"]);
     assert_rejected(&["train", "--hidden", "32,x"], &["'x'", "widths"]);
+    assert_rejected(
+        &["train", "--algo", "baseline", "--baseline", "median"],
+        &["median", "mean", "optimal", "value"],
+    );
+    assert_rejected(&["train", "--baseline", "mean"], &["--baseline", "--algo baseline"]);
+    assert_rejected(&["train", "--algo", "baseline", "--gae-lambda", "1.5"], &["'1.5'", "from 0 to 1"]);
+    assert_rejected(&["train", "--algo", "baseline", "--gae-lambda", "nan"], &["'nan'", "from 0 to 1"]);
+    assert_rejected(
+        &["train", "--algo", "baseline", "--baseline", "mean", "--gae-lambda", "0.9"],
+        &["--gae-lambda", "--baseline value"],
+    );
+    assert_rejected(
+        &["train", "--algo", "reward-to-go", "--gae-lambda", "0.9"],
+        &["--gae-lambda", "--baseline value"],
+    );
+    assert_rejected(
+        &["train", "--algo", "baseline", "--baseline", "optimal", "--gamma", "0.9"],
+        &["--gamma", "--baseline optimal", "--baseline value"],
+    );
+    assert_rejected(&["train", "--max-env-steps", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
 }
 
@@ -138,6 +158,30 @@ fn reward_to_go_runs_with_a_discount() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!((summary["algo"].as_str(), summary["gamma"].as_f64()), (Some("reward-to-go"), Some(0.9)));
+}
+
+#[test]
+fn every_baseline_runs_and_says_which() {
+    for (baseline, extra) in
+        [("mean", &[][..]), ("optimal", &[][..]), ("value", &[][..]), ("value", &["--gae-lambda", "0.9"][..])]
+    {
+        for env in ["mdp", "cartpole"] {
+            let mut args = vec!["train", "--algo", "baseline", "--baseline", baseline, "--env", env];
+            args.extend_from_slice(&["--iters", "3", "--batch", "4", "--quiet"]);
+            args.extend_from_slice(extra);
+            let out = pg(&args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            let stdout = String::from_utf8(out.stdout).unwrap();
+            let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(
+                (summary["algo"].as_str(), summary["baseline"].as_str()),
+                (Some("baseline"), Some(baseline))
+            );
+            let gamma = summary["gamma"].as_f64();
+            assert_eq!(gamma, (baseline == "value").then_some(0.99), "{args:?}");
+            assert_eq!(summary["gae_lambda"].as_f64(), extra.get(1).map(|l| l.parse().unwrap()));
+        }
+    }
 }
 
 #[test]

@@ -45,7 +45,14 @@ pub fn cartpole_setup(quick: bool) -> CartPoleSetup {
     if quick {
         CartPoleSetup { seeds: vec![0, 1], iters: 10, batch: 8, ..Default::default() }
     } else {
-        CartPoleSetup { lr: 0.003, batch: 32, iters: 200, ..Default::default() }
+        CartPoleSetup {
+            seeds: (0..10).collect(),
+            lr: 0.003,
+            batch: 32,
+            iters: 1000,
+            max_env_steps: Some(500_000),
+            ..Default::default()
+        }
     }
 }
 

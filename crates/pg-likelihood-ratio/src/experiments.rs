@@ -160,8 +160,10 @@ pub struct CartPoleSetup {
     pub seeds: Vec<u64>,
     /// Hidden layer widths of the policy.
     pub hidden: Vec<usize>,
-    /// Iterations (batches).
+    /// Iterations (batches), at most.
     pub iters: usize,
+    /// Environment steps, at most (the run stops after the iteration that reaches it).
+    pub max_env_steps: Option<usize>,
     /// Episodes per batch.
     pub batch: usize,
     /// Adam's step size.
@@ -170,7 +172,14 @@ pub struct CartPoleSetup {
 
 impl Default for CartPoleSetup {
     fn default() -> Self {
-        Self { seeds: (0..5).collect(), hidden: vec![32, 32], iters: 100, batch: 16, lr: 0.01 }
+        Self {
+            seeds: (0..5).collect(),
+            hidden: vec![32, 32],
+            iters: 100,
+            max_env_steps: None,
+            batch: 16,
+            lr: 0.01,
+        }
     }
 }
 
@@ -186,7 +195,8 @@ pub fn train_cartpole<E: Estimator<Categorical>>(
     setup: &CartPoleSetup,
 ) -> Result<TrainLog, PgError> {
     let mut policy = Categorical::mlp(4, &setup.hidden, 2, &mut substream(seed, 1_000));
-    let config = TrainConfig { iters: setup.iters, batch: setup.batch, seed };
+    let config =
+        TrainConfig { iters: setup.iters, batch: setup.batch, seed, max_env_steps: setup.max_env_steps };
     let mut update = PolicyGradient::adam(estimator, setup.lr)?;
     train(&mut CartPole::new(), &mut policy, &mut update, &config, |_| {})
 }
@@ -286,8 +296,12 @@ pub fn solved_table(setup: &CartPoleSetup, groups: &[(&str, &[TrainLog])]) -> St
     format!(
         "Environment steps until the mean return of the last 100 episodes first reached {CARTPOLE_SOLVED} \
          (\"never\": not within the budget). Settings: hidden layers {:?}, {} episodes per batch, \
-         Adam step size {}, {} iterations.\n\n",
-        setup.hidden, setup.batch, setup.lr, setup.iters
+         Adam step size {}, at most {} iterations{}.\n\n",
+        setup.hidden,
+        setup.batch,
+        setup.lr,
+        setup.iters,
+        setup.max_env_steps.map_or(String::new(), |m| format!(" or {m} environment steps"))
     ) + &markdown_table(&headers, &rows)
 }
 
@@ -370,7 +384,7 @@ pub fn bc_link_over_seeds(seeds: &[u64], episodes: usize, step: f64) -> Vec<(f64
 /// A z-test of unbiasedness on the three-state MDP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZTest {
-    /// Single-trajectory estimates averaged.
+    /// Estimates averaged (one per trajectory, or one per batch).
     pub n: usize,
     /// The largest |z| = |ḡₖ − ∇ₖJ| / (sₖ/√n) over the gradient components.
     pub max_z: f64,
@@ -392,12 +406,22 @@ pub const Z_POWER: f64 = 3.09;
 /// have no standard error; they must then equal the exact gradient, else
 /// the result is infinite.
 pub fn z_test<E: Estimator<TabularSoftmax> + ?Sized>(estimator: &E, n: usize, seed: u64) -> ZTest {
+    z_test_batched(estimator, 1, n, seed)
+}
+/// [`z_test`] for an estimator that needs a batch (a batch-mean baseline,
+/// say): averages the estimates of `n` independent batches of `batch`
+/// trajectories each. With `batch` = 1 it is [`z_test`], draw for draw.
+pub fn z_test_batched<E>(estimator: &E, batch: usize, n: usize, seed: u64) -> ZTest
+where
+    E: Estimator<TabularSoftmax> + ?Sized,
+{
     let mut mdp = TabularMdp::three_state();
     let policy = reference_policy();
     let exact = mdp.exact_gradient(&policy);
     let mut rng = seeded(seed);
-    let samples: Vec<Array1<f64>> =
-        (0..n).map(|_| estimator.gradient(&policy, &Batch::sample(&mut mdp, &policy, 1, &mut rng))).collect();
+    let samples: Vec<Array1<f64>> = (0..n)
+        .map(|_| estimator.gradient(&policy, &Batch::sample(&mut mdp, &policy, batch, &mut rng)))
+        .collect();
     let mut max_z: f64 = 0.0;
     for k in 0..policy.num_params() {
         let column: Vec<f64> = samples.iter().map(|g| g[k]).collect();
@@ -435,7 +459,7 @@ pub struct CheckRow {
     pub relative_bias: f64,
     /// maxₖ |E[ĝₖ] − ∇ₖJ|, exact.
     pub max_abs_bias: f64,
-    /// tr Cov[ĝ] of a single-trajectory estimate, exact.
+    /// tr Cov[ĝ] of one estimate (from one trajectory, or one batch), exact.
     pub total_variance: f64,
     /// The z-test on sampled trajectories.
     pub z: ZTest,
@@ -450,20 +474,32 @@ pub const EXACT_TOL: f64 = 1e-12;
 /// Runs the exact check and the z-test (`n` trajectories, `seed`) on every
 /// estimator, at the reference policy of the three-state MDP.
 pub fn check_rows(estimators: &[Box<dyn Estimator<TabularSoftmax>>], n: usize, seed: u64) -> Vec<CheckRow> {
+    check_rows_batched(estimators, 1, n, seed)
+}
+
+/// [`check_rows`] on batches of `batch` trajectories: exact moments over
+/// every batch of that size (keep it at 1 or 2), and a z-test on `n`
+/// trajectories grouped into n / `batch` batches.
+pub fn check_rows_batched(
+    estimators: &[Box<dyn Estimator<TabularSoftmax>>],
+    batch: usize,
+    n: usize,
+    seed: u64,
+) -> Vec<CheckRow> {
     let mdp = TabularMdp::three_state();
     let policy = reference_policy();
     let exact = mdp.exact_gradient(&policy);
     estimators
         .iter()
         .map(|estimator| {
-            let m = exact_moments(&mdp, &policy, estimator.as_ref(), 1);
+            let m = exact_moments(&mdp, &policy, estimator.as_ref(), batch);
             CheckRow {
                 name: estimator.name(),
                 relative_bias: m.relative_bias(&exact),
                 max_abs_bias: m.max_abs_bias(&exact),
                 total_variance: m.total_variance(),
-                z: z_test(estimator.as_ref(), n, seed),
-                power: z_test_power(&m, &exact, n),
+                z: z_test_batched(estimator.as_ref(), batch, n / batch, seed),
+                power: z_test_power(&m, &exact, n / batch),
             }
         })
         .collect()

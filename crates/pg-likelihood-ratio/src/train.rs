@@ -16,6 +16,9 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Seeds the sampling generator.
     pub seed: u64,
+    /// Stops after the first iteration that brings the environment steps to
+    /// at least this many (a budget in steps rather than in iterations).
+    pub max_env_steps: Option<usize>,
 }
 
 impl TrainConfig {
@@ -23,6 +26,9 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<(), PgError> {
         at_least_one("iters", self.iters)?;
         at_least_one("batch", self.batch)?;
+        if let Some(steps) = self.max_env_steps {
+            at_least_one("max-env-steps", steps)?;
+        }
         Ok(())
     }
 }
@@ -93,7 +99,7 @@ impl TrainLog {
 
 // ANCHOR: train
 /// Trains `policy` in `env`: sample `batch` episodes, let `update` improve
-/// the policy with them, repeat. `on_iter` sees the progress after every
+/// the policy with them, repeat (`iters` times, or until the step budget is spent). `on_iter` sees the progress after every
 /// iteration (for progress bars).
 ///
 /// Returns an error, and stops, if the configuration is invalid or a
@@ -135,6 +141,9 @@ where
         let stats = IterStats { iter, env_steps, mean_return, wall_seconds, update: stats };
         on_iter(&stats);
         log.iterations.push(stats);
+        if config.max_env_steps.is_some_and(|budget| env_steps >= budget) {
+            break;
+        }
     }
     Ok(log)
 }

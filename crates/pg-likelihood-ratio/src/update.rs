@@ -95,7 +95,10 @@ impl<P: Policy, E: Estimator<P>, O: Optimizer> Update<P> for PolicyGradient<E, O
             grad_norm = grad.dot(&grad).sqrt();
             self.optimizer.ascend(policy.params_mut(), &grad);
         }
-        self.estimator.fit(policy, batch)?;
+        self.estimator.fit(policy, batch).map_err(|e| match e {
+            PgError::NonFinite { what, .. } => PgError::NonFinite { what, iteration },
+            other => other,
+        })?;
         Ok(UpdateStats { metrics: vec![("grad_norm", grad_norm)] })
     }
 }

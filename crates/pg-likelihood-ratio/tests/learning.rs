@@ -52,7 +52,7 @@ fn reinforce_favours_high_return_episodes_on_every_seed() {
 
 #[test]
 fn invalid_configs_are_rejected_with_the_value_named() {
-    let base = TrainConfig { iters: 1, batch: 1, seed: 0 };
+    let base = TrainConfig { iters: 1, batch: 1, seed: 0, max_env_steps: None };
     let errors = [
         (PolicyGradient::adam(Reinforce, -1.0).unwrap_err(), "lr"),
         (PolicyGradient::adam(Reinforce, f64::NAN).unwrap_err(), "lr"),
@@ -60,6 +60,7 @@ fn invalid_configs_are_rejected_with_the_value_named() {
         (PolicyGradient::sgd(Reinforce, 0.1).unwrap().with_steps(0).unwrap_err(), "steps"),
         (TrainConfig { batch: 0, ..base.clone() }.validate().unwrap_err(), "batch"),
         (TrainConfig { iters: 0, ..base.clone() }.validate().unwrap_err(), "iters"),
+        (TrainConfig { max_env_steps: Some(0), ..base.clone() }.validate().unwrap_err(), "max-env-steps"),
     ];
     for (err, name) in errors {
         assert!(matches!(err, PgError::InvalidConfig { name: n, .. } if n == name), "{err}");
@@ -70,8 +71,20 @@ fn invalid_configs_are_rejected_with_the_value_named() {
 #[test]
 fn divergence_is_reported_not_hidden() {
     let mut policy = Gaussian::linear(3, 1, 0.0);
-    let cfg = TrainConfig { iters: 50, batch: 2, seed: 0 };
+    let cfg = TrainConfig { iters: 50, batch: 2, seed: 0, max_env_steps: None };
     let mut update = PolicyGradient::adam(Reinforce, 1e6).unwrap();
     let err = train(&mut Pendulum::new(), &mut policy, &mut update, &cfg, |_| {}).unwrap_err();
     assert!(matches!(err, PgError::NonFinite { .. }), "{err}");
+}
+
+#[test]
+fn a_step_budget_stops_training_after_the_iteration_that_spends_it() {
+    let mut policy = pg_core::policy::TabularSoftmax::new(3, 2);
+    let cfg = TrainConfig { iters: 1000, batch: 4, seed: 0, max_env_steps: Some(50) };
+    let mut update = PolicyGradient::adam(Reinforce, 0.01).unwrap();
+    let log =
+        train(&mut pg_core::env::TabularMdp::three_state(), &mut policy, &mut update, &cfg, |_| {}).unwrap();
+    let steps: Vec<usize> = log.iterations.iter().map(|s| s.env_steps).collect();
+    assert!(*steps.last().unwrap() >= 50, "{steps:?}");
+    assert!(steps[..steps.len() - 1].iter().all(|&s| s < 50), "{steps:?}");
 }

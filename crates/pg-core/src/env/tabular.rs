@@ -30,6 +30,8 @@ pub struct TabularMdp {
     reward: Vec<Vec<f64>>,
     terminal: Vec<bool>,
     horizon: usize,
+    /// Reaching the horizon counts as a termination rather than a truncation.
+    horizon_terminates: bool,
     state: usize,
     steps: usize,
 }
@@ -61,7 +63,17 @@ impl TabularMdp {
                 assert!(outcomes.iter().all(|t| t.next < n_states && t.prob > 0.0));
             }
         }
-        Self { n_actions, init, trans, reward, terminal, horizon, state: 0, steps: 0 }
+        Self {
+            n_actions,
+            init,
+            trans,
+            reward,
+            terminal,
+            horizon,
+            horizon_terminates: false,
+            state: 0,
+            steps: 0,
+        }
     }
 
     /// The chapter's running example: three states (the last one terminal),
@@ -89,6 +101,39 @@ impl TabularMdp {
             vec![false, false, true],
             horizon,
         )
+    }
+
+    /// The same MDP with `c` added to every reward.
+    pub fn with_reward_offset(mut self, c: f64) -> Self {
+        self.reward.iter_mut().flatten().for_each(|r| *r += c);
+        self
+    }
+
+    /// The same MDP without terminal states: a state that used to end the
+    /// episode is now an ordinary (absorbing) one, so every episode lasts
+    /// exactly the horizon. Adding c to every reward then adds c·H to every
+    /// return and leaves ∇θ J unchanged.
+    pub fn without_termination(mut self) -> Self {
+        self.terminal.iter_mut().for_each(|t| *t = false);
+        self
+    }
+
+    /// The same MDP with the horizon as part of the problem: reaching it ends
+    /// the episode as a termination (nothing would have followed), not as a
+    /// time-limit truncation (rewards would have followed). A value function
+    /// then has nothing to bootstrap from at the horizon.
+    pub fn horizon_terminates(mut self) -> Self {
+        self.horizon_terminates = true;
+        self
+    }
+
+    /// How a step that enters `next` after `steps` steps ends.
+    fn step_end(&self, next: usize, steps: usize) -> StepEnd {
+        let at_horizon = steps >= self.horizon;
+        StepEnd {
+            terminated: self.terminal[next] || (self.horizon_terminates && at_horizon),
+            truncated: !self.horizon_terminates && at_horizon,
+        }
     }
 
     /// The number of states.
@@ -145,8 +190,7 @@ impl TabularMdp {
             let log_pa = policy.log_prob(obs.view(), &a);
             for t in &self.trans[s][a] {
                 let mut next = traj.clone();
-                let end =
-                    StepEnd { terminated: self.terminal[t.next], truncated: next.len() + 1 >= self.horizon };
+                let end = self.step_end(t.next, next.len() + 1);
                 next.push(a, log_pa, self.reward[s][a], self.one_hot(t.next), end);
                 let p = prob * log_pa.exp() * t.prob;
                 if end.terminated || end.truncated {
@@ -226,11 +270,12 @@ impl Env for TabularMdp {
         let next = sample_index(self.trans[s][a].iter().map(|t| (t.prob, t.next)), rng);
         self.state = next;
         self.steps += 1;
+        let end = self.step_end(next, self.steps);
         Step {
             obs: self.one_hot(next),
             reward: self.reward[s][a],
-            terminated: self.terminal[next],
-            truncated: self.steps >= self.horizon,
+            terminated: end.terminated,
+            truncated: end.truncated,
         }
     }
 }

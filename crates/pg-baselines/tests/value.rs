@@ -1,0 +1,173 @@
+//! The learned value function: its regression gradient against central
+//! differences, the output rescaling that keeps V unchanged, and GAE's
+//! treatment of terminations and time-limit truncations.
+
+use approx::assert_abs_diff_eq;
+use ndarray::{Array1, ArrayView1, array};
+use pg_baselines::{ValueBaseline, ValueFunction, gae};
+use pg_causality::reward_to_go;
+use pg_core::gradcheck::central_difference;
+use pg_core::rng::seeded;
+use pg_core::{PgError, StepEnd, Trajectory};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 32,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_regression_gradient_matches_central_differences(
+        seed in 0u64..1000,
+        hidden in proptest::collection::vec(1usize..6, 0..3),
+        obs_dim in 1usize..5,
+        m in 1usize..8,
+    ) {
+        let mut rng = seeded(seed);
+        let mut value = ValueFunction::new(obs_dim, &hidden, 0.01, 1, &mut rng).unwrap();
+        // Random parameters everywhere, the output layer included.
+        let n = value.params().len();
+        let params = Array1::from_shape_fn(n, |i| ((i as f64 + 1.0) * 0.731 + seed as f64).sin());
+        value.params_mut().assign(&params);
+        let states: Vec<Array1<f64>> =
+            (0..m).map(|k| Array1::from_shape_fn(obs_dim, |i| ((k * 7 + i) as f64 * 1.3 + seed as f64).cos())).collect();
+        let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+        let targets: Vec<f64> = (0..m).map(|k| (k as f64 * 0.37 + seed as f64).sin() * 2.0).collect();
+        let (_, analytic) = value.loss_and_gradient(&params, &views, &targets);
+        let numeric = central_difference(|p| value.loss_and_gradient(p, &views, &targets).0, &params, 1e-5);
+        let err = pg_core::gradcheck::max_scaled_error(&analytic, &numeric);
+        prop_assert!(err < 1e-7, "error {}", err);
+    }
+
+    #[test]
+    fn refitting_first_moves_v_by_the_change_in_the_targets_mean(
+        seed in 0u64..1000,
+        shift in -100.0..100.0f64,
+        spread in 0.1..50.0f64,
+    ) {
+        // With a step size too small to move anything, a refit only rescales:
+        // V keeps its shape and moves by the targets' mean (the old shift is 0).
+        let mut rng = seeded(seed);
+        let mut value = ValueFunction::new(2, &[4], 1e-12, 1, &mut rng).unwrap();
+        let n = value.params().len();
+        value.params_mut().assign(&Array1::from_shape_fn(n, |i| (i as f64 * 0.9 + seed as f64).sin()));
+        let states = [array![0.3, -0.2], array![1.0, 0.5], array![-0.7, 0.1]];
+        let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+        let before: Vec<f64> = views.iter().map(|s| value.predict(*s)).collect();
+        let targets = [shift - spread, shift, shift + spread];
+        value.regress(&views, &targets).unwrap();
+        for (s, b) in views.iter().zip(&before) {
+            let moved = value.predict(*s) - b;
+            prop_assert!((moved - shift).abs() < 1e-9 * (1.0 + b.abs() + shift.abs()), "moved {} by {}", b, moved);
+        }
+    }
+}
+
+#[test]
+fn regression_fits_targets_far_from_zero() {
+    // Returns near 500 (CartPole) must not need 500 / lr steps to reach.
+    let mut value = ValueFunction::new(1, &[8], 0.01, 200, &mut seeded(3)).unwrap();
+    let states: Vec<Array1<f64>> = (0..20).map(|k| array![k as f64 / 10.0 - 1.0]).collect();
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    let targets: Vec<f64> = states.iter().map(|s| 500.0 + 40.0 * s[0]).collect();
+    for _ in 0..5 {
+        value.regress(&views, &targets).unwrap();
+    }
+    for (s, y) in views.iter().zip(&targets) {
+        assert!((value.predict(*s) - y).abs() < 2.0, "V = {} for target {y}", value.predict(*s));
+    }
+}
+
+#[test]
+fn minibatches_fit_too() {
+    let mut value = ValueFunction::new(1, &[], 0.05, 100, &mut seeded(4)).unwrap().with_minibatch(4).unwrap();
+    let states: Vec<Array1<f64>> = (0..50).map(|k| array![k as f64 / 25.0 - 1.0]).collect();
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    let targets: Vec<f64> = states.iter().map(|s| 3.0 - 2.0 * s[0]).collect();
+    for _ in 0..10 {
+        value.regress(&views, &targets).unwrap();
+    }
+    assert!((value.predict(array![0.5].view()) - 2.0).abs() < 0.1, "{}", value.predict(array![0.5].view()));
+}
+
+#[test]
+fn bad_settings_and_non_finite_targets_are_named() {
+    let mut rng = seeded(0);
+    let bad = [
+        (ValueFunction::new(2, &[], -0.1, 1, &mut rng).unwrap_err(), "lr"),
+        (ValueFunction::new(2, &[], 0.1, 0, &mut rng).unwrap_err(), "value steps"),
+        (
+            ValueFunction::new(2, &[], 0.1, 1, &mut rng).unwrap().with_minibatch(0).unwrap_err(),
+            "value minibatch",
+        ),
+        (
+            ValueBaseline::new(ValueFunction::new(2, &[], 0.1, 1, &mut rng).unwrap(), 1.5).unwrap_err(),
+            "gamma",
+        ),
+        (
+            ValueBaseline::new(ValueFunction::new(2, &[], 0.1, 1, &mut rng).unwrap(), 0.9)
+                .unwrap()
+                .with_gae(-0.5)
+                .unwrap_err(),
+            "gae-lambda",
+        ),
+    ];
+    for (err, name) in bad {
+        assert!(matches!(&err, PgError::InvalidConfig { name: n, .. } if *n == name), "{err}");
+        assert!(err.to_string().contains("allowed"), "{err}");
+    }
+    let mut value = ValueFunction::new(1, &[], 0.1, 1, &mut rng).unwrap();
+    let s = array![1.0];
+    let err = value.regress(&[s.view()], &[f64::NAN]).unwrap_err();
+    assert!(matches!(err, PgError::NonFinite { what: "value function", .. }), "{err}");
+}
+
+// ANCHOR: termination_vs_truncation
+/// Two episodes with the same states and rewards: one ended in a terminal
+/// state, the other was cut by a time limit.
+fn same_episode(terminated: bool) -> Trajectory<usize> {
+    let mut t = Trajectory::start(array![0.0]);
+    let rewards = [1.0, 2.0, 4.0];
+    for (k, r) in rewards.iter().enumerate() {
+        let end = StepEnd { terminated: terminated && k == 2, truncated: !terminated && k == 2 };
+        t.push(0, 0.0, *r, array![k as f64 + 1.0], end);
+    }
+    t
+}
+
+#[test]
+fn a_truncated_episode_bootstraps_from_v_of_its_last_state_and_a_terminated_one_does_not() {
+    let values = [0.5, -1.0, 2.0, 10.0]; // V(s₀), …, V(s₃)
+    let (gamma, lambda) = (0.9, 0.8);
+    let rewards = [1.0, 2.0, 4.0];
+    let ended = gae(&rewards, &values, true, gamma, lambda);
+    let cut = gae(&rewards, &values, false, gamma, lambda);
+    for t in 0..3 {
+        // The difference is V(s_T) = 10, carried back by (γλ)^(T−1−t) γ.
+        let carried = (gamma * lambda).powi(2 - t as i32) * gamma * values[3];
+        assert_abs_diff_eq!(cut[t] - ended[t], carried, epsilon = 1e-12);
+    }
+    // λ = 1 on a terminated episode: the discounted reward-to-go minus V(sₜ).
+    let mc = gae(&rewards, &values, true, gamma, 1.0);
+    for ((a, q), v) in mc.iter().zip(reward_to_go(&rewards, gamma)).zip(values) {
+        assert_abs_diff_eq!(*a, q - v, epsilon = 1e-12);
+    }
+    // λ = 0: the one-step error rₜ + γV(sₜ₊₁) − V(sₜ), with V(s_T) = 0 after a termination.
+    let td = gae(&rewards, &values, true, gamma, 0.0);
+    assert_abs_diff_eq!(td[0], 1.0 - gamma - 0.5, epsilon = 1e-12);
+    assert_abs_diff_eq!(td[2], 4.0 - 2.0, epsilon = 1e-12);
+
+    // The value targets follow the same rule.
+    let mut v = ValueFunction::new(1, &[], 0.1, 1, &mut seeded(0)).unwrap();
+    v.params_mut().assign(&array![1.0, 0.0]); // V(s) = s
+    let baseline = ValueBaseline::new(v, gamma).unwrap();
+    let (ended, cut) = (baseline.targets(&same_episode(true)), baseline.targets(&same_episode(false)));
+    for t in 0..3 {
+        let bootstrap = gamma.powi(3 - t as i32) * 3.0; // γ^(T−t) V(s_T), V(s₃) = 3
+        assert_abs_diff_eq!(cut[t] - ended[t], bootstrap, epsilon = 1e-12);
+        assert_abs_diff_eq!(ended[t], reward_to_go(&rewards, gamma)[t], epsilon = 1e-12);
+    }
+}
+// ANCHOR_END: termination_vs_truncation
