@@ -44,3 +44,7 @@ pub struct Chapter01;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/02-causality.md")]
 pub struct Chapter02;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/03-baselines.md")]
+pub struct Chapter03;

@@ -113,6 +113,14 @@ fn built_book_renders_offline_with_math_figures_and_working_links() {
     assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 2, "chapter 2's two figures");
     assert!(chapter.contains("pub fn reward_to_go"), "chapter 2's code is shown");
 
+    let chapter = std::fs::read_to_string(build.join("03-baselines.html")).unwrap();
+    assert!(chapter.contains("katex-display") && !chapter.contains("$$"), "chapter 3's math is rendered");
+    assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 3, "chapter 3's three figures");
+    assert!(
+        chapter.contains("pub struct MeanBaseline") && chapter.contains("pub fn gae"),
+        "chapter 3's code is shown"
+    );
+
     let mut pages = 0;
     let mut targets = BTreeSet::new();
     for entry in std::fs::read_dir(&build).unwrap() {

@@ -53,6 +53,9 @@ pub fn tabular_runs(quick: bool) -> TabularRuns {
     TabularRuns { batch: 8, iters: 50, lr: 0.05, seeds: (0..if quick { 4 } else { 20 }).collect() }
 }
 
+/// A named line of a figure: label, x and y.
+type Series = (&'static str, Vec<f64>, Vec<f64>);
+
 /// A maker of fresh estimators, one per training run.
 type Maker = Box<dyn Fn() -> Box<dyn Estimator<TabularSoftmax>> + Sync>;
 
@@ -144,31 +147,47 @@ fn mean_pm_sd(js: &[f64]) -> String {
     format!("{m:.3} ± {sd:.3}")
 }
 
+/// Final exact objectives of every trained estimator at every setting: the
+/// table's cells (mean ± sd) and the figure's series (means), with `x` as
+/// the settings' positions. `run` trains one estimator at one setting.
+fn sweep<S: Copy>(
+    settings: &[S],
+    x: &[f64],
+    run: impl Fn(&Maker, S) -> Result<Vec<f64>, pg_core::PgError>,
+) -> Result<(Vec<Vec<String>>, Vec<Series>), String> {
+    let mut cells = Vec::new();
+    let mut series = Vec::new();
+    for (name, make) in trained_estimators() {
+        let mut row = vec![name.to_string()];
+        let mut means = Vec::new();
+        for &setting in settings {
+            let js = run(&make, setting).map_err(|e| e.to_string())?;
+            row.push(mean_pm_sd(&js));
+            means.push(mean_sd(&js).0);
+        }
+        cells.push(row);
+        series.push((name, x.to_vec(), means));
+    }
+    Ok((cells, series))
+}
+
+/// A table of the final objectives, one column per setting.
+fn settings_table(settings: &[String], cells: &[Vec<String>]) -> String {
+    let mut headers = vec!["estimator"];
+    headers.extend(settings.iter().map(String::as_str));
+    markdown_table(&headers, cells)
+}
+
 fn offsets(report: &mut dyn Report) -> Result<(), String> {
     report.start("chapter 3: reward offsets (exact variances and training runs)");
     let settings: Vec<String> = OFFSETS.iter().map(|c| format!("c = {c}")).collect();
     let variances = ex::offset_variances(&OFFSETS);
     let runs = tabular_runs(report.quick());
     let h = TabularMdp::three_state().horizon() as f64;
-    let mut series = Vec::new();
-    let mut cells = Vec::new();
-    for (name, make) in trained_estimators() {
-        let mut finals = Vec::new();
-        let mut row = vec![name.to_string()];
-        for &c in &OFFSETS {
-            let mdp =
-                TabularMdp::three_state().without_termination().horizon_terminates().with_reward_offset(c);
-            let js: Vec<f64> = ex::final_objectives(&mdp, make.as_ref(), &runs)
-                .map_err(|e| e.to_string())?
-                .iter()
-                .map(|j| j - c * h)
-                .collect();
-            row.push(mean_pm_sd(&js));
-            finals.push(mean_sd(&js).0);
-        }
-        cells.push(row);
-        series.push((name, OFFSETS.to_vec(), finals));
-    }
+    let (cells, series) = sweep(&OFFSETS, &OFFSETS, |make, c| {
+        let mdp = TabularMdp::three_state().without_termination().horizon_terminates().with_reward_offset(c);
+        Ok(ex::final_objectives(&mdp, make.as_ref(), &runs)?.iter().map(|j| j - c * h).collect())
+    })?;
     let figure = plot::lines(
         "Training with c added to every reward (three-state MDP, no termination)",
         "reward offset c",
@@ -177,9 +196,6 @@ fn offsets(report: &mut dyn Report) -> Result<(), String> {
         &series,
     );
     report.figure("03-offset.html", &figure)?;
-    let mut headers = vec!["estimator".to_string()];
-    headers.extend(settings.iter().cloned());
-    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     let text = format!(
         "Exact $\\operatorname{{tr}}\\operatorname{{Cov}}[\\hat g]$ on batches of {} trajectories at the \
          reference policy:\n\n",
@@ -192,7 +208,7 @@ fn offsets(report: &mut dyn Report) -> Result<(), String> {
             runs.batch,
             runs.seeds.len()
         )
-        + &markdown_table(&headers, &cells);
+        + &settings_table(&settings, &cells);
     report.write("03-offset-table.md", &text)
 }
 
@@ -215,20 +231,9 @@ fn batch_sizes(report: &mut dyn Report) -> Result<(), String> {
     let base = tabular_runs(report.quick());
     let sizes: Vec<usize> = if report.quick() { vec![1, 4] } else { BATCH_SIZES.to_vec() };
     let x: Vec<f64> = sizes.iter().map(|&n| n as f64).collect();
-    let mut series = Vec::new();
-    let mut cells = Vec::new();
-    for (name, make) in trained_estimators() {
-        let mut finals = Vec::new();
-        let mut row = vec![name.to_string()];
-        for &batch in &sizes {
-            let js = ex::final_objectives(&mdp, make.as_ref(), &TabularRuns { batch, ..base.clone() })
-                .map_err(|e| e.to_string())?;
-            row.push(mean_pm_sd(&js));
-            finals.push(mean_sd(&js).0);
-        }
-        cells.push(row);
-        series.push((name, x.clone(), finals));
-    }
+    let (cells, mut series) = sweep(&sizes, &x, |make, batch| {
+        ex::final_objectives(&mdp, make.as_ref(), &TabularRuns { batch, ..base.clone() })
+    })?;
     let exact_runs = TabularRuns { batch: 1, seeds: vec![0], ..base.clone() };
     let limit = ex::final_objectives(&mdp, &|| Box::new(ex::ExactGradient(mdp.clone())), &exact_runs)
         .map_err(|e| e.to_string())?[0];
@@ -241,16 +246,14 @@ fn batch_sizes(report: &mut dyn Report) -> Result<(), String> {
         &series,
     );
     report.figure("03-batch.html", &figure)?;
-    let mut headers = vec!["estimator".to_string()];
-    headers.extend(sizes.iter().map(|n| format!("N = {n}")));
-    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let settings: Vec<String> = sizes.iter().map(|n| format!("N = {n}")).collect();
     let text = format!(
         "Exact $J(\\theta)$ after {} Adam steps of {} (mean ± sd over {} seeds); the same steps along the \
          exact gradient reach {limit:.3}.\n\n",
         base.iters,
         base.lr,
         base.seeds.len()
-    ) + &markdown_table(&headers, &cells);
+    ) + &settings_table(&settings, &cells);
     report.write("03-batch-table.md", &text)
 }
 
@@ -308,12 +311,21 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
     ];
     let title = format!("CartPole-v1: chapters 1 to 3 ({} seeds)", setup.seeds.len());
     report.figure("03-learning-curves.html", &ch1::learning_curve_plot(&title, &groups))?;
+    let plain_median = ch1::median_steps_to_solve(&plain);
+    let relative: Vec<String> = groups[1..]
+        .iter()
+        .map(|(name, logs)| match (ch1::median_steps_to_solve(logs), plain_median) {
+            (Some(m), Some(p)) => format!("{name}: {:.2}", m / p),
+            _ => format!("{name}: no median"),
+        })
+        .collect();
     report.write(
         "03-learning-table.md",
         &(ch1::solved_table(&setup, &groups)
             + &format!(
-                "\nThe learned value baseline and GAE discount by γ = {} (see the text); the mean and optimal \
-                 baselines leave one trajectory out.\n",
+                "\nMedian steps to 475 as a fraction of REINFORCE's: {}. The learned value baseline and GAE \
+                 discount by γ = {} (see the text); the mean and optimal baselines leave one trajectory out.\n",
+                relative.join(", "),
                 ex::CARTPOLE_GAMMA
             )),
     )
