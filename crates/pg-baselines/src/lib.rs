@@ -212,14 +212,16 @@ impl ValueBaseline {
 
 impl<P: Policy> Estimator<P> for ValueBaseline {
     fn name(&self) -> String {
-        let v = format!(
-            "V: hidden {:?}, γ = {}",
-            &self.value.net().sizes()[1..self.value.net().sizes().len() - 1],
-            self.gamma
-        );
+        let sizes = self.value.net().sizes();
+        let hidden = &sizes[1..sizes.len() - 1];
+        let v = if hidden.is_empty() {
+            "affine V".to_string()
+        } else {
+            format!("V with hidden layers {hidden:?}")
+        };
         match self.lambda {
-            None => format!("value baseline ({v})"),
-            Some(l) => format!("GAE (λ = {l}, {v})"),
+            None => format!("value baseline ({v}, γ = {})", self.gamma),
+            Some(l) => format!("GAE (λ = {l}, {v}, γ = {})", self.gamma),
         }
     }
 
