@@ -48,3 +48,7 @@ pub struct Chapter02;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/03-baselines.md")]
 pub struct Chapter03;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/04-surrogate-loss.md")]
+pub struct Chapter04;

@@ -199,7 +199,8 @@ impl ValueBaseline {
 
     /// V(s₀), …, V(s_T) along one trajectory.
     fn values<A>(&self, traj: &pg_core::Trajectory<A>) -> Vec<f64> {
-        traj.obs.iter().map(|o| self.value.predict(o.view())).collect()
+        let states: Vec<_> = traj.obs.iter().map(|o| o.view()).collect();
+        self.value.predict_many(&states)
     }
 
     /// The value targets of one trajectory: Âₜ(λ) + V(sₜ), λ = 1 without GAE.

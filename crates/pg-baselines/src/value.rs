@@ -7,10 +7,10 @@
 //! fits numbers near zero with unit spread, whether the returns are near 1
 //! or near 500.
 
-use ndarray::{Array1, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use pg_core::error::{PgError, at_least_one};
 use pg_core::optim::{Adam, Optimizer};
-use pg_core::policy::Mlp;
+use pg_core::policy::{Mlp, MlpBatch};
 use pg_core::rng::PgRng;
 use rand::RngExt;
 
@@ -78,10 +78,14 @@ impl ValueFunction {
 
     /// V(s).
     pub fn predict(&self, obs: ArrayView1<'_, f64>) -> f64 {
-        let mut acts = Vec::new();
-        let x = obs.as_slice().map_or_else(|| obs.to_vec(), <[f64]>::to_vec);
-        self.shift
-            + self.scale * self.net.forward(self.params.as_slice().expect("contiguous"), &x, &mut acts)[0]
+        self.predict_many(&[obs])[0]
+    }
+
+    /// V(s) of every state, in one batched pass.
+    pub fn predict_many(&self, states: &[ArrayView1<'_, f64>]) -> Vec<f64> {
+        let mut work = MlpBatch::default();
+        self.net.forward_batch(self.params.as_slice().expect("contiguous"), stack(states).view(), &mut work);
+        work.output().column(0).iter().map(|y| self.shift + self.scale * y).collect()
     }
 
     // ANCHOR: value_loss
@@ -94,20 +98,35 @@ impl ValueFunction {
         states: &[ArrayView1<'_, f64>],
         targets: &[f64],
     ) -> (f64, Array1<f64>) {
-        assert_eq!(states.len(), targets.len(), "one target per state");
-        let p = params.as_slice().expect("contiguous parameters");
         let mut grad = Array1::zeros(params.len());
-        let g = grad.as_slice_mut().expect("contiguous gradient");
-        let (mut loss, mut acts, mut x) = (0.0, Vec::new(), Vec::new());
-        let m = states.len().max(1) as f64;
-        for (s, y) in states.iter().zip(targets) {
-            x.clear();
-            x.extend(s.iter());
-            let err = self.net.forward(p, &x, &mut acts)[0] - y;
-            loss += 0.5 * err * err / m;
-            self.net.backward(p, &acts, &[err / m], g);
-        }
+        let loss = self.add_loss_gradient(
+            params,
+            stack(states).view(),
+            targets,
+            &mut grad,
+            &mut MlpBatch::default(),
+        );
         (loss, grad)
+    }
+
+    /// [`ValueFunction::loss_and_gradient`] on the rows of `states`, one
+    /// batched forward and backward pass; adds the gradient to `grad`.
+    fn add_loss_gradient(
+        &self,
+        params: &Array1<f64>,
+        states: ArrayView2<'_, f64>,
+        targets: &[f64],
+        grad: &mut Array1<f64>,
+        work: &mut MlpBatch,
+    ) -> f64 {
+        assert_eq!(states.nrows(), targets.len(), "one target per state");
+        let p = params.as_slice().expect("contiguous parameters");
+        self.net.forward_batch(p, states, work);
+        let m = targets.len().max(1) as f64;
+        let err = Array2::from_shape_fn((targets.len(), 1), |(i, _)| work.output()[[i, 0]] - targets[i]);
+        let loss = err.iter().map(|e| 0.5 * e * e / m).sum();
+        self.net.backward_batch(p, work, (err / m).view(), grad.as_slice_mut().expect("contiguous gradient"));
+        loss
     }
     // ANCHOR_END: value_loss
 
@@ -128,25 +147,26 @@ impl ValueFunction {
             return Err(non_finite);
         }
         self.rescale(mean, sd.max(1e-6 * (1.0 + mean.abs())));
+        let all = stack(states);
         let standard: Vec<f64> = targets.iter().map(|y| (y - self.shift) / self.scale).collect();
-        let (mut loss, mut picked_states, mut picked_targets) = (0.0, Vec::new(), Vec::new());
+        let size = self.minibatch.min(states.len());
+        let (mut picked, mut picked_targets) = (Array2::zeros((size, all.ncols())), vec![0.0; size]);
+        let (mut work, mut grad, mut loss) = (MlpBatch::default(), Array1::zeros(self.params.len()), 0.0);
         for _ in 0..self.steps {
-            let (s, y) = if states.len() <= self.minibatch {
-                (states, standard.as_slice())
+            grad.fill(0.0);
+            loss = if size == states.len() {
+                self.add_loss_gradient(&self.params, all.view(), &standard, &mut grad, &mut work)
             } else {
-                picked_states.clear();
-                picked_targets.clear();
-                for _ in 0..self.minibatch {
+                for (mut row, y) in picked.rows_mut().into_iter().zip(&mut picked_targets) {
                     let k = self.rng.random_range(0..states.len());
-                    picked_states.push(states[k]);
-                    picked_targets.push(standard[k]);
+                    row.assign(&all.row(k));
+                    *y = standard[k];
                 }
-                (picked_states.as_slice(), picked_targets.as_slice())
+                self.add_loss_gradient(&self.params, picked.view(), &picked_targets, &mut grad, &mut work)
             };
-            let (l, grad) = self.loss_and_gradient(&self.params, s, y);
-            loss = l;
             // The optimiser ascends; the regression descends.
-            self.optimizer.ascend(&mut self.params, &(-grad));
+            grad.mapv_inplace(|g| -g);
+            self.optimizer.ascend(&mut self.params, &grad);
         }
         if !loss.is_finite() || !self.params.iter().all(|p| p.is_finite()) {
             return Err(non_finite);
@@ -167,6 +187,16 @@ impl ValueFunction {
         self.params.slice_mut(ndarray::s![n - 1 - width..]).mapv_inplace(|w| w * ratio);
         (self.shift, self.scale) = (shift, scale);
     }
+}
+
+/// The states as the rows of one matrix.
+fn stack(states: &[ArrayView1<'_, f64>]) -> Array2<f64> {
+    let dim = states.first().map_or(0, |s| s.len());
+    let mut out = Array2::zeros((states.len(), dim));
+    for (mut row, s) in out.rows_mut().into_iter().zip(states) {
+        row.assign(s);
+    }
+    out
 }
 
 // ANCHOR: gae

@@ -4,7 +4,7 @@
 
 use ndarray::{Array1, array};
 use pg_core::gradcheck::{central_difference, check_policy, max_scaled_error};
-use pg_core::policy::{Bernoulli, Categorical, Gaussian, Mlp, Policy, TabularSoftmax};
+use pg_core::policy::{Bernoulli, Categorical, Gaussian, Mlp, MlpBatch, Policy, TabularSoftmax};
 use pg_core::seeded;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -65,6 +65,47 @@ proptest! {
     }
 
     #[test]
+    fn gaussian_state_dependent_std_score(
+        seed in 0u64..1000,
+        log_std in -1.0..0.5f64,
+        obs in vec_in(3, 2.0),
+        act in vec_in(2, 2.0),
+    ) {
+        let p = Gaussian::mlp_state_std(3, &[5], 2, log_std, &mut seeded(seed));
+        prop_assert!(p.state_dependent_std() && p.act_dim() == 2);
+        prop_assert!(score_error(&p, &Array1::from(obs), &Array1::from(act)) < TOL);
+    }
+
+    /// The batched pass equals the per-row pass, output and gradient, for
+    /// any widths and batch size.
+    #[test]
+    fn mlp_batched_pass_matches_rows(
+        seed in 0u64..1000,
+        hidden in proptest::collection::vec(1usize..7, 0..3),
+        rows in 1usize..9,
+    ) {
+        let net = Mlp::new(3, &hidden, 2);
+        let params = Array1::from(net.init(1.0, &mut seeded(seed)));
+        let p = params.as_slice().unwrap();
+        let x = ndarray::Array2::from_shape_fn((rows, 3), |(i, j)| ((i * 3 + j) as f64 * 0.77 + seed as f64).sin());
+        let c = ndarray::Array2::from_shape_fn((rows, 2), |(i, j)| ((i * 2 + j) as f64 * 1.3 - seed as f64).cos());
+        let mut batch = MlpBatch::default();
+        net.forward_batch(p, x.view(), &mut batch);
+        let mut batched = Array1::zeros(net.num_params());
+        net.backward_batch(p, &mut batch, c.view(), batched.as_slice_mut().unwrap());
+        let mut rowwise = Array1::zeros(net.num_params());
+        for i in 0..rows {
+            let mut acts = Vec::new();
+            let out = net.forward(p, &x.row(i).to_vec(), &mut acts).to_vec();
+            for (a, b) in out.iter().zip(batch.output().row(i)) {
+                prop_assert!((a - b).abs() < 1e-12 * (1.0 + a.abs()));
+            }
+            net.backward(p, &acts, &c.row(i).to_vec(), rowwise.as_slice_mut().unwrap());
+        }
+        prop_assert!(max_scaled_error(&batched, &rowwise) < 1e-12);
+    }
+
+    #[test]
     fn bernoulli_score(p in 0.05..0.95f64, a in 0usize..2) {
         let policy = Bernoulli::new(p);
         prop_assert!(score_error(&policy, &array![1.0], &a) < TOL);
@@ -114,4 +155,19 @@ fn probabilities_sum_to_one() {
     let obs = array![0.1, 0.2, -0.3, 0.4];
     let total: f64 = (0..3).map(|a| p.log_prob(obs.view(), &a).exp()).sum();
     approx::assert_abs_diff_eq!(total, 1.0, epsilon = 1e-12);
+}
+
+#[test]
+fn sampled_log_probs_equal_log_prob() {
+    let mut rng = seeded(3);
+    let obs = array![0.3, -0.2, 0.5];
+    for p in [
+        Gaussian::mlp(3, &[4], 2, -0.3, &mut seeded(1)),
+        Gaussian::mlp_state_std(3, &[4], 2, -0.3, &mut seeded(2)),
+    ] {
+        for _ in 0..20 {
+            let (a, lp) = p.sample_with_log_prob(obs.view(), &mut rng);
+            approx::assert_abs_diff_eq!(lp, p.log_prob(obs.view(), &a), epsilon = 1e-12);
+        }
+    }
 }

@@ -2,11 +2,13 @@
 //! Timings are reported, never asserted: speed goals live here, not in tests.
 
 use crate::cli::BenchArgs;
+use pg_core::Policy;
 use pg_core::env::CartPole;
-use pg_core::policy::Categorical;
+use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, seeded};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, train};
+use pg_surrogate::{BatchedPolicy, Steps, Surrogate};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -48,9 +50,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         black_box(Reinforce.gradient(&policy, &batch));
         batch.num_steps()
     });
+    let weights = Reinforce.weights(&policy, &batch).expect("REINFORCE has weights");
+    let steps = Steps::from_batch(&batch);
+    let mut work = MlpBatch::default();
+    let mut grad = ndarray::Array1::zeros(policy.num_params());
+    let batched = throughput(seconds, || {
+        grad.fill(0.0);
+        black_box(policy.surrogate(&steps, weights.flat(), &mut grad, &mut work));
+        batch.num_steps()
+    });
     let mut trained = policy.clone();
     let config = TrainConfig { iters: 1, batch: 32, seed: 0, max_env_steps: None };
-    let mut update = PolicyGradient::adam(Reinforce, 0.003).map_err(|e| e.to_string())?;
+    let mut update = PolicyGradient::adam(Surrogate(Reinforce), 0.003).map_err(|e| e.to_string())?;
     let training = throughput(seconds, || {
         let log = train(&mut env, &mut trained, &mut update, &config, |_| {})
             .expect("a one-iteration run at a small step size stays finite");
@@ -60,8 +71,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let rows = [
         ("cartpole_dynamics_steps_per_second", dynamics, "CartPole steps, fixed actions"),
         ("rollout_steps_per_second", rollouts, "steps sampled with a 32x32 MLP policy"),
-        ("gradient_steps_per_second", gradient, "REINFORCE gradient, steps per second"),
-        ("training_env_steps_per_second", training, "whole iterations: sample, estimate, Adam step"),
+        ("gradient_steps_per_second", gradient, "REINFORCE gradient one step at a time, steps per second"),
+        ("batched_gradient_steps_per_second", batched, "the same gradient through the batched surrogate"),
+        ("training_env_steps_per_second", training, "whole iterations: sample, batched gradient, Adam step"),
     ];
     for (_, value, what) in &rows {
         eprintln!("{value:>14.0}  {what}");

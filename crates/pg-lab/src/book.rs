@@ -22,6 +22,7 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter { generated: pg_likelihood_ratio::book::GENERATED, write: pg_likelihood_ratio::book::write },
     Chapter { generated: pg_causality::book::GENERATED, write: pg_causality::book::write },
     Chapter { generated: pg_baselines::book::GENERATED, write: pg_baselines::book::write },
+    Chapter { generated: pg_surrogate::book::GENERATED, write: pg_surrogate::book::write },
 ];
 
 /// Whether `name` is a file some chapter generates.

@@ -64,7 +64,7 @@ impl EnvName {
     pub fn defaults(self) -> (usize, usize, f64) {
         match self {
             EnvName::Cartpole => (200, 32, 0.003),
-            EnvName::Pendulum => (100, 16, 0.003),
+            EnvName::Pendulum => (1250, 4, 0.001),
             EnvName::Mdp => (100, 32, 0.05),
             EnvName::Stay => (50, 16, 0.05),
         }
@@ -82,19 +82,19 @@ pub struct TrainArgs {
     /// Seeds the initial weights and every sampled episode.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Gradient steps [default: 200 cartpole, 100 pendulum, 100 mdp, 50 stay].
+    /// Gradient steps [default: 200 cartpole, 1250 pendulum, 100 mdp, 50 stay].
     #[arg(long, value_parser = at_least_one)]
     pub iters: Option<usize>,
-    /// Episodes per gradient step [default: 32 cartpole, 16 pendulum, 32 mdp, 16 stay].
+    /// Episodes per gradient step [default: 32 cartpole, 4 pendulum, 32 mdp, 16 stay].
     #[arg(long, value_parser = at_least_one)]
     pub batch: Option<usize>,
     /// Stop after the iteration that brings the environment steps to at least this many [default: no limit].
     #[arg(long, value_parser = at_least_one)]
     pub max_env_steps: Option<usize>,
-    /// Adam's step size [default: 0.003 cartpole and pendulum, 0.05 mdp and stay].
+    /// Adam's step size [default: 0.003 cartpole, 0.001 pendulum, 0.05 mdp and stay].
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
     pub lr: Option<f64>,
-    /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32; cartpole and pendulum only].
+    /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32 cartpole, 64,64 pendulum; not tabular].
     #[arg(long, value_parser = widths)]
     pub hidden: Option<Widths>,
     /// Discount, from 0 to 1 [default: 1 for reward-to-go, 0.99 for the value baseline; not for mean or optimal].
@@ -112,6 +112,16 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Standardise observations by running statistics (chapter 4) [cartpole and pendulum].
+    #[arg(long)]
+    pub normalize_observations: bool,
+    /// Standardise the weights within each batch (chapter 4) [cartpole and pendulum].
+    #[arg(long)]
+    pub normalize_advantages: bool,
+    /// Compute the gradient one step at a time instead of through the batched surrogate (the
+    /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
+    #[arg(long)]
+    pub per_step_gradient: bool,
 }
 
 #[derive(Debug, Args)]

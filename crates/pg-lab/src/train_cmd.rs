@@ -10,6 +10,8 @@ use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
 use pg_core::rng::substream;
 use pg_core::{Env, Policy};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
+use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
+use pg_surrogate::{BatchedPolicy, Surrogate};
 use serde_json::json;
 use std::time::Instant;
 
@@ -26,6 +28,15 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     };
     config.validate().map_err(|e| e.to_string())?;
     check_options(args)?;
+    if (args.normalize_observations || args.normalize_advantages)
+        && matches!(args.env, EnvName::Mdp | EnvName::Stay)
+    {
+        return Err(format!(
+            "--normalize-observations and --normalize-advantages are not allowed with --env {}: use them with cartpole \
+             or pendulum",
+            env_name(args.env)
+        ));
+    }
     let lr = args.lr.unwrap_or(lr);
     if let Some(path) = &args.out {
         check_writable(path)?;
@@ -39,6 +50,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         }
         (Some(w), _) => w.0.clone(),
         (None, EnvName::Mdp | EnvName::Stay) => vec![],
+        (None, EnvName::Pendulum) => vec![64, 64],
         (None, _) => vec![32, 32],
     };
     let policy_name = match args.env {
@@ -52,19 +64,29 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let (log, threshold) = match args.env {
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
-            fit(CartPole::new(), &mut policy, args, &config, lr)?
+            let estimator = network_estimator(args, 4)?;
+            if args.normalize_observations {
+                fit(NormalizedObservations::new(CartPole::new()), &mut policy, args, &config, lr, estimator)?
+            } else {
+                fit(CartPole::new(), &mut policy, args, &config, lr, estimator)?
+            }
         }
         EnvName::Pendulum => {
             let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
-            fit(Pendulum::new(), &mut policy, args, &config, lr)?
+            let estimator = network_estimator(args, 3)?;
+            if args.normalize_observations {
+                fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, lr, estimator)?
+            } else {
+                fit(Pendulum::new(), &mut policy, args, &config, lr, estimator)?
+            }
         }
         EnvName::Mdp => {
             let mut policy = TabularSoftmax::new(3, 2);
-            fit(TabularMdp::three_state(), &mut policy, args, &config, lr)?
+            fit(TabularMdp::three_state(), &mut policy, args, &config, lr, estimator(args, 3, true)?)?
         }
         EnvName::Stay => {
             let mut policy = TabularSoftmax::new(1, 2);
-            fit(Stay::with_limit(1000), &mut policy, args, &config, lr)?
+            fit(Stay::with_limit(1000), &mut policy, args, &config, lr, estimator(args, 1, true)?)?
         }
     };
     let wall = start.elapsed().as_secs_f64();
@@ -81,6 +103,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "batch": config.batch,
         "lr": lr,
         "policy": policy_name,
+        "normalize_observations": args.normalize_observations,
+        "normalize_advantages": args.normalize_advantages,
+        "gradient": match (args.env, args.per_step_gradient) {
+            (EnvName::Mdp | EnvName::Stay, _) | (_, true) => "per step",
+            _ => "batched surrogate",
+        },
         "hidden": hidden,
         "env_steps": env_steps,
         "episodes": log.episodes.len(),
@@ -189,13 +217,14 @@ fn estimator<P: Policy + 'static>(
             BaselineName::Optimal => Box::new(OptimalBaseline { leave_one_out: true }),
             BaselineName::Value => {
                 let rng = &mut substream(args.seed, 2_000);
-                let value = if tabular {
-                    ValueFunction::new(obs_dim, &[], 0.1, 20, rng).map_err(err)?
-                } else {
-                    ValueFunction::new(obs_dim, &[32], 0.01, 10, rng)
-                        .and_then(|v| v.with_minibatch(256))
-                        .map_err(err)?
-                };
+                // The value functions of chapters 3 (tabular and CartPole) and 4 (Pendulum).
+                let value = match args.env {
+                    _ if tabular => ValueFunction::new(obs_dim, &[], 0.1, 20, rng),
+                    EnvName::Pendulum => ValueFunction::new(obs_dim, &[64, 64], 0.001, 5, rng),
+                    _ => ValueFunction::new(obs_dim, &[32], 0.01, 10, rng),
+                }
+                .and_then(|v| v.with_minibatch(256))
+                .map_err(err)?;
                 let v = ValueBaseline::new(value, gamma(args).unwrap_or(0.99)).map_err(err)?;
                 match args.gae_lambda {
                     Some(l) => Box::new(v.with_gae(l).map_err(err)?),
@@ -206,21 +235,34 @@ fn estimator<P: Policy + 'static>(
     })
 }
 
-/// Runs the chosen algorithm with a progress bar; returns the log and the solved threshold.
+/// The chosen estimator for a network policy, its gradient computed through
+/// the surrogate in one batched pass unless `--per-step-gradient` asks for
+/// the step-by-step reference.
+fn network_estimator<P: BatchedPolicy + 'static>(
+    args: &TrainArgs,
+    obs_dim: usize,
+) -> Result<Box<dyn Estimator<P>>, String> {
+    let mut estimator = estimator::<P>(args, obs_dim, false)?;
+    if args.normalize_advantages {
+        estimator = Box::new(NormalizedAdvantages(estimator));
+    }
+    Ok(if args.per_step_gradient { estimator } else { Box::new(Surrogate(estimator)) })
+}
+
+/// Runs `estimator` with a progress bar; returns the log and the solved threshold.
 fn fit<E, P>(
     mut env: E,
     policy: &mut P,
     args: &TrainArgs,
     config: &TrainConfig,
     lr: f64,
+    estimator: Box<dyn Estimator<P>>,
 ) -> Result<(TrainLog, Option<f64>), String>
 where
     E: Env,
     P: Policy<Action = E::Action> + 'static,
 {
-    let tabular = matches!(args.env, EnvName::Mdp | EnvName::Stay);
-    let mut update =
-        PolicyGradient::adam(estimator::<P>(args, env.obs_dim(), tabular)?, lr).map_err(|e| e.to_string())?;
+    let mut update = PolicyGradient::adam(estimator, lr).map_err(|e| e.to_string())?;
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")

@@ -55,6 +55,10 @@ fn bad_flags_are_named_with_what_is_allowed() {
         &["--gamma", "--baseline optimal", "--baseline value"],
     );
     assert_rejected(&["train", "--max-env-steps", "0"], &["'0'", "at least 1"]);
+    assert_rejected(
+        &["train", "--env", "mdp", "--normalize-observations"],
+        &["--normalize-observations", "cartpole"],
+    );
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
 }
 
@@ -181,6 +185,30 @@ fn every_baseline_runs_and_says_which() {
             assert_eq!(gamma, (baseline == "value").then_some(0.99), "{args:?}");
             assert_eq!(summary["gae_lambda"].as_f64(), extra.get(1).map(|l| l.parse().unwrap()));
         }
+    }
+}
+
+#[test]
+fn the_batched_surrogate_trains_like_the_per_step_gradient() {
+    for (env, algo) in [("cartpole", "reinforce"), ("cartpole", "baseline"), ("pendulum", "reward-to-go")] {
+        let run = |extra: &[&str]| {
+            let mut args =
+                vec!["train", "--env", env, "--algo", algo, "--iters", "4", "--batch", "4", "--quiet"];
+            args.extend_from_slice(extra);
+            let out = pg(&args);
+            assert!(out.status.success(), "{}", stderr(&out));
+            let s: serde_json::Value =
+                serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+            (
+                s["gradient"].as_str().unwrap().to_string(),
+                s["env_steps"].clone(),
+                s["final_mean_return"].as_f64().unwrap(),
+            )
+        };
+        let (batched, per_step) = (run(&[]), run(&["--per-step-gradient"]));
+        assert_eq!((batched.0.as_str(), per_step.0.as_str()), ("batched surrogate", "per step"));
+        assert_eq!(batched.1, per_step.1, "{env} {algo}: the same episodes");
+        assert!((batched.2 - per_step.2).abs() < 1e-9 * batched.2.abs().max(1.0), "{env} {algo}");
     }
 }
 

@@ -14,7 +14,7 @@ mod stay;
 mod tabular;
 
 pub use cartpole::CartPole;
-pub use pendulum::Pendulum;
+pub use pendulum::{MAX_TORQUE, Pendulum};
 pub use stay::Stay;
 pub use tabular::{TabularMdp, Transition};
 

@@ -2,7 +2,35 @@
 //! with hand-written backpropagation. With no hidden layers it is an affine map.
 
 use crate::rng::PgRng;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::RngExt;
+
+/// The buffers of a batched pass: every layer's outputs for all rows, and
+/// two scratch matrices for the backward pass. They are sized on first use
+/// and reused while the batch keeps its shape, so a pass allocates nothing
+/// per step.
+#[derive(Debug, Clone, Default)]
+pub struct MlpBatch {
+    /// `acts[0]` holds the inputs, `acts[l]` layer l's outputs (one row per input).
+    acts: Vec<Array2<f64>>,
+    delta: Array2<f64>,
+    back: Array2<f64>,
+}
+
+impl MlpBatch {
+    /// The network's outputs of the last `forward_batch`, one row per input.
+    pub fn output(&self) -> ArrayView2<'_, f64> {
+        self.acts.last().expect("forward_batch ran").view()
+    }
+}
+
+/// Resizes `m` to `rows` × `cols` if it has another shape (contents are overwritten by the caller).
+fn ensure_shape(m: &mut Array2<f64>, rows: usize, cols: usize) {
+    if m.dim() != (rows, cols) {
+        *m = Array2::zeros((rows, cols));
+    }
+}
 
 /// The shape of an MLP; its parameters live in the owning policy's flat vector.
 ///
@@ -121,4 +149,78 @@ impl Mlp {
             }
         }
     }
+
+    /// The weight matrix (`out × in`) and bias of layer `l` in `params`, and the offset of the layer's block.
+    fn layer<'a>(&self, params: &'a [f64], l: usize) -> (ArrayView2<'a, f64>, &'a [f64], usize) {
+        let offset: usize = self.sizes.windows(2).take(l).map(|w| w[1] * (w[0] + 1)).sum();
+        let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
+        let w = ArrayView2::from_shape((n_out, n_in), &params[offset..offset + n_in * n_out])
+            .expect("layer shape");
+        (w, &params[offset + n_in * n_out..offset + n_in * n_out + n_out], offset)
+    }
+
+    // ANCHOR: forward_batch
+    /// The forward pass for every row of `x` at once: layer by layer,
+    /// Aₗ₊₁ = tanh(Aₗ Wₗᵀ + bₗ) (no tanh on the output layer), one matrix
+    /// product per layer. The outputs are in [`MlpBatch::output`].
+    pub fn forward_batch(&self, params: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
+        let rows = x.nrows();
+        let layers = self.sizes.len() - 1;
+        batch.acts.resize_with(layers + 1, Default::default);
+        ensure_shape(&mut batch.acts[0], rows, self.sizes[0]);
+        batch.acts[0].assign(&x);
+        for l in 0..layers {
+            let (w, b, _) = self.layer(params, l);
+            let (done, rest) = batch.acts.split_at_mut(l + 1);
+            let out = &mut rest[0];
+            ensure_shape(out, rows, self.sizes[l + 1]);
+            out.assign(&ndarray::ArrayView1::from(b).broadcast((rows, b.len())).expect("bias row"));
+            general_mat_mul(1.0, &done[l], &w.t(), 1.0, out);
+            if l + 1 < layers {
+                out.mapv_inplace(f64::tanh);
+            }
+        }
+    }
+    // ANCHOR_END: forward_batch
+
+    // ANCHOR: backward_batch
+    /// Adds Σₘ (∂ outputₘ / ∂ params)ᵀ grad_outₘ over every row m to `grad`,
+    /// with the activations of the last [`Mlp::forward_batch`]. Per layer,
+    /// ∇Wₗ += Δᵀ Aₗ and ∇bₗ += Σₘ Δₘ, then Δ ← (Δ Wₗ) ⊙ (1 − Aₗ²) for the
+    /// layer below: three matrix products' worth of work per layer.
+    pub fn backward_batch(
+        &self,
+        params: &[f64],
+        batch: &mut MlpBatch,
+        grad_out: ArrayView2<'_, f64>,
+        grad: &mut [f64],
+    ) {
+        let layers = self.sizes.len() - 1;
+        let rows = grad_out.nrows();
+        ensure_shape(&mut batch.delta, rows, self.output());
+        batch.delta.assign(&grad_out);
+        for l in (0..layers).rev() {
+            let (w, _, offset) = self.layer(params, l);
+            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
+            let input = &batch.acts[l];
+            let mut grad_w =
+                ArrayViewMut2::from_shape((n_out, n_in), &mut grad[offset..offset + n_in * n_out])
+                    .expect("layer shape");
+            general_mat_mul(1.0, &batch.delta.t(), input, 1.0, &mut grad_w);
+            for (g, d) in grad[offset + n_in * n_out..offset + n_in * n_out + n_out]
+                .iter_mut()
+                .zip(batch.delta.sum_axis(Axis(0)))
+            {
+                *g += d;
+            }
+            if l > 0 {
+                ensure_shape(&mut batch.back, rows, n_in);
+                general_mat_mul(1.0, &batch.delta, &w, 0.0, &mut batch.back);
+                // Through tanh: d tanh(z)/dz = 1 − tanh(z)².
+                ndarray::Zip::from(&mut batch.back).and(input).for_each(|d, &a| *d *= 1.0 - a * a);
+                std::mem::swap(&mut batch.delta, &mut batch.back);
+            }
+        }
+    }
+    // ANCHOR_END: backward_batch
 }

@@ -20,7 +20,7 @@ mod tabular;
 pub use bernoulli::Bernoulli;
 pub use categorical::Categorical;
 pub use gaussian::Gaussian;
-pub use mlp::Mlp;
+pub use mlp::{Mlp, MlpBatch};
 pub use tabular::TabularSoftmax;
 
 /// A stochastic policy with a flat parameter vector.

@@ -1,0 +1,257 @@
+//! Chapter 4's figures and tables: [`write`] runs the chapter's experiments
+//! and writes every file that `book/src/04-surrogate-loss.md` includes.
+
+use crate::experiments::{self as ex, PendulumSetup};
+
+use pg_core::env::{CartPole, Pendulum};
+use pg_core::plot::{self, Axes};
+use pg_core::policy::{Categorical, Gaussian};
+use pg_core::report::{Report, markdown_table};
+use pg_core::rng::seeded;
+use pg_core::{Batch, StepWeights};
+use pg_likelihood_ratio::TrainLog;
+use pg_likelihood_ratio::experiments::learning_curve_plot;
+use plotly::Scatter;
+use plotly::common::{DashType, Line, Mode};
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] =
+    &["04-checks.md", "04-cost.html", "04-cost-table.md", "04-pendulum.html", "04-pendulum-table.md"];
+
+/// The hidden widths and batch sizes (episodes) of the cost measurement.
+pub const COST_WIDTHS: [usize; 3] = [32, 64, 128];
+/// Episodes per batch in the cost measurement.
+pub const COST_EPISODES: [usize; 4] = [4, 16, 32, 64];
+/// CartPole's default setting in `pg train`: width and episodes.
+pub const CARTPOLE_DEFAULT: (usize, usize) = (32, 32);
+
+/// The Pendulum settings of the book: the full setup and the seeds of the ablations.
+pub fn pendulum_setup(quick: bool) -> (PendulumSetup, Vec<u64>) {
+    if quick {
+        (PendulumSetup { seeds: vec![0, 1], max_env_steps: 4_000, ..Default::default() }, vec![0])
+    } else {
+        (PendulumSetup::default(), vec![0, 1, 2])
+    }
+}
+
+/// Weights that change from step to step and take both signs.
+fn varied_weights<A>(batch: &Batch<A>) -> StepWeights {
+    StepWeights::fill(batch, |i, _, w| {
+        for (t, x) in w.iter_mut().enumerate() {
+            *x = ((i * 31 + t) as f64 * 0.37).sin() * 3.0;
+        }
+    })
+}
+
+fn checks(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 4: surrogate gradients against the per-step sum and finite differences");
+    let mut rows = Vec::new();
+    for hidden in [vec![], vec![16], vec![32, 32]] {
+        let policy = Categorical::mlp(4, &hidden, 2, &mut seeded(5));
+        let batch = Batch::sample(&mut CartPole::new(), &policy, 4, &mut seeded(6));
+        let (rel, fd) = ex::surrogate_agreement(&policy, &batch, &varied_weights(&batch));
+        rows.push(vec![
+            format!("softmax, hidden {hidden:?}"),
+            batch.num_steps().to_string(),
+            format!("{rel:.1e}"),
+            format!("{fd:.1e}"),
+        ]);
+    }
+    for state_std in [false, true] {
+        let rng = &mut seeded(7);
+        let policy = if state_std {
+            Gaussian::mlp_state_std(3, &[16], 1, -0.5, rng)
+        } else {
+            Gaussian::mlp(3, &[16], 1, -0.5, rng)
+        };
+        let batch = Batch::sample(&mut Pendulum::new(), &policy, 1, &mut seeded(8));
+        let (rel, fd) = ex::surrogate_agreement(&policy, &batch, &varied_weights(&batch));
+        let sigma = if state_std { "σ(s) from the network" } else { "σ a free parameter" };
+        rows.push(vec![
+            format!("Gaussian, hidden [16], {sigma}"),
+            batch.num_steps().to_string(),
+            format!("{rel:.1e}"),
+            format!("{fd:.1e}"),
+        ]);
+    }
+    let text = markdown_table(
+        &[
+            "policy",
+            "steps in the batch",
+            "‖−∇L − ĝ‖ / ‖ĝ‖",
+            "largest scaled error against central differences",
+        ],
+        &rows,
+    );
+    report.write("04-checks.md", &text)
+}
+
+fn cost(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 4: cost of per-step and batched gradients");
+    let (widths, episodes, reps): (&[usize], &[usize], usize) =
+        if report.quick() { (&[32], &[4], 3) } else { (&COST_WIDTHS, &COST_EPISODES, 15) };
+    let mut series: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut rows = Vec::new();
+    let x: Vec<f64> = episodes.iter().map(|&e| e as f64).collect();
+    let mut at_default = None;
+    for &width in widths {
+        let costs: Vec<ex::GradientCost> =
+            episodes.iter().map(|&e| ex::gradient_cost(width, e, reps)).collect();
+        for c in &costs {
+            rows.push(vec![
+                width.to_string(),
+                c.episodes.to_string(),
+                c.steps.to_string(),
+                format!("{:.2}", c.per_step * 1e6),
+                format!("{:.2}", c.batched * 1e6),
+                format!("{:.1}", c.speedup()),
+            ]);
+            if (c.width, c.episodes) == CARTPOLE_DEFAULT {
+                at_default = Some(c.speedup());
+            }
+        }
+        series.push((
+            format!("per step, width {width}"),
+            x.clone(),
+            costs.iter().map(|c| c.per_step * 1e6).collect(),
+        ));
+        series.push((
+            format!("batched, width {width}"),
+            x.clone(),
+            costs.iter().map(|c| c.batched * 1e6).collect(),
+        ));
+    }
+    let named: Vec<(&str, Vec<f64>, Vec<f64>)> =
+        series.iter().map(|(n, x, y)| (n.as_str(), x.clone(), y.clone())).collect();
+    let figure = plot::lines(
+        "Gradient cost per environment step (CartPole batches, two hidden layers)",
+        "episodes per batch",
+        "microseconds per step",
+        Axes::LogLog,
+        &named,
+    );
+    report.figure("04-cost.html", &figure)?;
+    let mut text = markdown_table(
+        &["width", "episodes", "steps", "per step (µs/step)", "batched (µs/step)", "speedup"],
+        &rows,
+    );
+    text += &format!("\nMedian of {reps} timed gradients per cell, on this machine, when `pg book` ran.");
+    if let Some(s) = at_default {
+        text += &format!(
+            " At `pg train`'s CartPole defaults (two hidden layers of {}, {} episodes) the batched pass is {s:.1} times faster.",
+            CARTPOLE_DEFAULT.0, CARTPOLE_DEFAULT.1
+        );
+    }
+    report.write("04-cost-table.md", &(text + "\n"))
+}
+
+/// The learning-curve figure with the random policy's return as a dashed line.
+fn pendulum_plot(groups: &[(&str, &[TrainLog])], random: f64) -> plotly::Plot {
+    let mut figure = learning_curve_plot("Pendulum-v1: Gaussian policy, GAE from a learned value", groups);
+    let end = groups.iter().flat_map(|(_, l)| l.iter().map(TrainLog::env_steps)).max().unwrap_or(0) as f64;
+    figure.add_trace(
+        Scatter::new(vec![0.0, end], vec![random, random])
+            .mode(Mode::Lines)
+            .line(Line::new().dash(DashType::Dash))
+            .name("reference: uniformly random torques"),
+    );
+    figure
+}
+
+fn pendulum(report: &mut dyn Report) -> Result<(), String> {
+    let (setup, ablation_seeds) = pendulum_setup(report.quick());
+    report.start(&format!(
+        "chapter 4: Pendulum ({} seeds, two ablations on {})",
+        setup.seeds.len(),
+        ablation_seeds.len()
+    ));
+    let err = |e: pg_core::PgError| e.to_string();
+    let full = ex::pendulum_runs(&setup).map_err(err)?;
+    let ablation =
+        |s: PendulumSetup| ex::pendulum_runs(&PendulumSetup { seeds: ablation_seeds.clone(), ..s });
+    let no_obs = ablation(PendulumSetup { normalize_observations: false, ..setup.clone() }).map_err(err)?;
+    let no_adv = ablation(PendulumSetup { normalize_advantages: false, ..setup.clone() }).map_err(err)?;
+    let random = ex::random_policy_return(100, 0);
+    let groups = [
+        ("both normalisations", full.as_slice()),
+        ("without observation normalisation", no_obs.as_slice()),
+        ("without advantage normalisation", no_adv.as_slice()),
+    ];
+    report.figure("04-pendulum.html", &pendulum_plot(&groups, random))?;
+    let reached = |l: &TrainLog| l.solved_at(ex::PENDULUM_TARGET, 100).map(|e| e.env_steps);
+    let mut rows = Vec::new();
+    for (name, logs) in groups {
+        for (seed, log) in
+            ablation_seeds.iter().chain(setup.seeds.iter().skip(ablation_seeds.len())).zip(logs)
+        {
+            rows.push(vec![
+                name.to_string(),
+                seed.to_string(),
+                format!("{:.0}", log.final_mean_return(100)),
+                reached(log).map_or("never".into(), |s| s.to_string()),
+            ]);
+        }
+    }
+    let mut finals: Vec<f64> = full.iter().map(|l| l.final_mean_return(100)).collect();
+    finals.sort_by(f64::total_cmp);
+    let median_final = finals[finals.len() / 2];
+    let median_reach = median_steps_to_target(&full);
+    let text = format!(
+        "Settings: hidden layers {:?} for the policy and V, initial log σ {}, Adam step {}, {} episodes of 200 steps \
+         per batch, γ = {}, GAE λ = {}, V fitted with {} Adam steps of {} on {} states per batch; {} environment steps \
+         per run.\n\n",
+        setup.hidden,
+        setup.log_std,
+        setup.lr,
+        setup.batch,
+        setup.gamma,
+        setup.lambda,
+        setup.value_steps,
+        setup.value_lr,
+        setup.value_minibatch,
+        setup.max_env_steps
+    ) + &markdown_table(
+        &[
+            "setting",
+            "seed",
+            "final 100-episode mean",
+            &format!("steps to a mean above {}", ex::PENDULUM_TARGET),
+        ],
+        &rows,
+    ) + &format!(
+        "\nWith both normalisations: median final 100-episode mean {median_final:.0} over {} seeds; median steps to \
+             a mean above {}: {}. Uniformly random torques average {random:.0} over 100 episodes.\n",
+        full.len(),
+        ex::PENDULUM_TARGET,
+        median_reach
+            .map_or("never (at least half the seeds did not get there)".into(), |m| format!("{m:.0}")),
+    );
+    report.write("04-pendulum-table.md", &text)
+}
+
+/// The median over runs of the steps to [`ex::PENDULUM_TARGET`] (a run that
+/// never got there counts as infinitely slow).
+fn median_steps_to_target(logs: &[TrainLog]) -> Option<f64> {
+    let mut steps: Vec<f64> = logs
+        .iter()
+        .map(|l| l.solved_at(ex::PENDULUM_TARGET, 100).map_or(f64::INFINITY, |e| e.env_steps as f64))
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    let m = steps[steps.len() / 2];
+    m.is_finite().then_some(m)
+}
+
+/// Runs chapter 4's experiments and writes its generated files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    checks(report)?;
+    cost(report)?;
+    pendulum(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        pg_core::report::quick_run(super::write, super::GENERATED).unwrap();
+    }
+}

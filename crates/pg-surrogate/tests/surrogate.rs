@@ -1,0 +1,85 @@
+//! The surrogate's gradient is the estimator: against the per-step sum,
+//! against central differences of the surrogate's own value, and the
+//! squared-error form against the Gaussian log-likelihood.
+
+use pg_core::env::{CartPole, Pendulum};
+use pg_core::policy::{Categorical, Gaussian, Policy};
+use pg_core::rng::seeded;
+use pg_core::{Batch, StepWeights};
+use pg_surrogate::experiments::surrogate_agreement;
+use pg_surrogate::surrogate;
+use proptest::prelude::*;
+
+/// Weights that differ from step to step, positive and negative.
+fn weights_for<A>(batch: &Batch<A>, seed: u64) -> StepWeights {
+    StepWeights::fill(batch, |i, _, w| {
+        for (t, x) in w.iter_mut().enumerate() {
+            *x = ((i * 31 + t) as f64 * 0.37 + seed as f64).sin() * 3.0;
+        }
+    })
+}
+
+fn gaussian(seed: u64, hidden: &[usize], state_std: bool, log_std: f64) -> Gaussian {
+    let rng = &mut seeded(seed);
+    if state_std {
+        Gaussian::mlp_state_std(3, hidden, 1, log_std, rng)
+    } else {
+        Gaussian::mlp(3, hidden, 1, log_std, rng)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    // ANCHOR: equals_per_step
+    #[test]
+    fn surrogate_gradients_are_the_per_step_estimator_and_match_central_differences(
+        seed in 0u64..1000,
+        hidden in proptest::collection::vec(1usize..9, 0..3),
+        episodes in 1usize..5,
+        state_std in any::<bool>(),
+        log_std in -1.5..0.5f64,
+    ) {
+        let softmax = Categorical::mlp(4, &hidden, 2, &mut seeded(seed));
+        let batch = Batch::sample(&mut CartPole::new(), &softmax, episodes, &mut seeded(seed + 1));
+        let (relative, finite_difference) = surrogate_agreement(&softmax, &batch, &weights_for(&batch, seed));
+        prop_assert!(relative < 1e-10 && finite_difference < 1e-6, "{} {}", relative, finite_difference);
+
+        let gauss = gaussian(seed, &hidden, state_std, log_std);
+        let batch = Batch::sample(&mut Pendulum::new(), &gauss, 1, &mut seeded(seed + 2));
+        let (relative, finite_difference) = surrogate_agreement(&gauss, &batch, &weights_for(&batch, seed));
+        prop_assert!(relative < 1e-10 && finite_difference < 1e-6, "{} {}", relative, finite_difference);
+    }
+    // ANCHOR_END: equals_per_step
+
+    // ANCHOR: squared_error_is_log_likelihood
+    #[test]
+    fn squared_error_form_is_the_negative_log_likelihood_up_to_a_constant(
+        seed in 0u64..1000,
+        state_std in any::<bool>(),
+        log_std in -1.5..0.5f64,
+    ) {
+        let policy = gaussian(seed, &[5], state_std, log_std);
+        let batch = Batch::sample(&mut Pendulum::new(), &policy, 2, &mut seeded(seed + 1));
+        let w = weights_for(&batch, seed);
+        let (squared_error, _) = surrogate(&policy, &batch, &w);
+        // −(1/N) Σ w log π, from the policy's own log-probabilities.
+        let n = batch.len() as f64;
+        let mut neg_log_lik = 0.0;
+        let mut weight_sum = 0.0;
+        for (i, t) in batch.trajectories.iter().enumerate() {
+            for ((obs, a), &wt) in t.steps().zip(w.trajectory(i)) {
+                neg_log_lik -= wt * policy.log_prob(obs, a) / n;
+                weight_sum += wt / n;
+            }
+        }
+        // The dropped constant: ½ log 2π per action dimension, times the weights.
+        let constant = 0.5 * (2.0 * std::f64::consts::PI).ln() * weight_sum;
+        prop_assert!((neg_log_lik - squared_error - constant).abs() < 1e-9 * (1.0 + neg_log_lik.abs()));
+    }
+    // ANCHOR_END: squared_error_is_log_likelihood
+}
