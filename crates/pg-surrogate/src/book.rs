@@ -192,9 +192,15 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             ]);
         }
     }
-    let mut finals: Vec<f64> = full.iter().map(|l| l.final_mean_return(100)).collect();
-    finals.sort_by(f64::total_cmp);
-    let median_final = finals[finals.len() / 2];
+    let median_final = |logs: &[TrainLog]| {
+        let mut finals: Vec<f64> = logs.iter().map(|l| l.final_mean_return(100)).collect();
+        finals.sort_by(f64::total_cmp);
+        finals[finals.len() / 2]
+    };
+    let ablations: Vec<String> = groups
+        .iter()
+        .map(|(name, logs)| format!("{name} {:.0} ({} seeds)", median_final(logs), logs.len()))
+        .collect();
     let median_reach = median_steps_to_target(&full);
     let text = format!(
         "Settings: hidden layers {:?} for the policy and V, initial log σ {}, Adam step {}, {} episodes of 200 steps \
@@ -219,12 +225,15 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         ],
         &rows,
     ) + &format!(
-        "\nWith both normalisations: median final 100-episode mean {median_final:.0} over {} seeds; median steps to \
-             a mean above {}: {}. Uniformly random torques average {random:.0} over 100 episodes.\n",
+        "\nWith both normalisations: median final 100-episode mean {:.0} over {} seeds; median steps to \
+             a mean above {}: {}. Median final 100-episode mean per setting: {}. Uniformly random torques \
+             average {random:.0} over 100 episodes.\n",
+        median_final(&full),
         full.len(),
         ex::PENDULUM_TARGET,
         median_reach
             .map_or("never (at least half the seeds did not get there)".into(), |m| format!("{m:.0}")),
+        ablations.join(", "),
     );
     report.write("04-pendulum-table.md", &text)
 }
