@@ -103,7 +103,8 @@ pub struct TrainArgs {
     /// The baseline of --algo baseline.
     #[arg(long, value_enum)]
     pub baseline: Option<BaselineName>,
-    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [--baseline value only].
+    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [default: 0.95 on pendulum, none
+    /// elsewhere; --baseline value only].
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
     pub gae_lambda: Option<f64>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
@@ -112,12 +113,14 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Standardise observations by running statistics (chapter 4) [cartpole and pendulum].
-    #[arg(long)]
-    pub normalize_observations: bool,
-    /// Standardise the weights within each batch (chapter 4) [cartpole and pendulum].
-    #[arg(long)]
-    pub normalize_advantages: bool,
+    /// Standardise observations by running statistics (chapter 4); `--normalize-observations false`
+    /// turns it off [default: true for pendulum, false for cartpole; not tabular].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub normalize_observations: Option<bool>,
+    /// Standardise the weights within each batch (chapter 4); `--normalize-advantages false` turns
+    /// it off [default: true for pendulum, false for cartpole; not tabular].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub normalize_advantages: Option<bool>,
     /// Compute the gradient one step at a time instead of through the batched surrogate (the
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
     #[arg(long)]

@@ -28,7 +28,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     };
     config.validate().map_err(|e| e.to_string())?;
     check_options(args)?;
-    if (args.normalize_observations || args.normalize_advantages)
+    let asked = |flag: Option<bool>| flag == Some(true);
+    if (asked(args.normalize_observations) || asked(args.normalize_advantages))
         && matches!(args.env, EnvName::Mdp | EnvName::Stay)
     {
         return Err(format!(
@@ -65,7 +66,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
             let estimator = network_estimator(args, 4)?;
-            if args.normalize_observations {
+            if normalize_observations(args) {
                 fit(NormalizedObservations::new(CartPole::new()), &mut policy, args, &config, lr, estimator)?
             } else {
                 fit(CartPole::new(), &mut policy, args, &config, lr, estimator)?
@@ -74,7 +75,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         EnvName::Pendulum => {
             let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
             let estimator = network_estimator(args, 3)?;
-            if args.normalize_observations {
+            if normalize_observations(args) {
                 fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, lr, estimator)?
             } else {
                 fit(Pendulum::new(), &mut policy, args, &config, lr, estimator)?
@@ -96,15 +97,15 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "algo": algo_name(args.algo),
         "gamma": gamma(args),
         "baseline": (args.algo == Algo::Baseline).then(|| baseline_name(baseline(args))),
-        "gae_lambda": args.gae_lambda,
+        "gae_lambda": gae_lambda(args),
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
         "batch": config.batch,
         "lr": lr,
         "policy": policy_name,
-        "normalize_observations": args.normalize_observations,
-        "normalize_advantages": args.normalize_advantages,
+        "normalize_observations": normalize_observations(args),
+        "normalize_advantages": normalize_advantages(args),
         "gradient": match (args.env, args.per_step_gradient) {
             (EnvName::Mdp | EnvName::Stay, _) | (_, true) => "per step",
             _ => "batched surrogate",
@@ -161,6 +162,27 @@ fn env_name(env: EnvName) -> &'static str {
 /// The baseline of `--algo baseline`: the learned value unless chosen.
 fn baseline(args: &TrainArgs) -> BaselineName {
     args.baseline.unwrap_or(BaselineName::Value)
+}
+
+/// Chapter 4's Pendulum setting is the default there: GAE and both normalisations.
+fn pendulum_defaults(args: &TrainArgs) -> bool {
+    args.env == EnvName::Pendulum
+}
+
+/// Whether observations are standardised.
+fn normalize_observations(args: &TrainArgs) -> bool {
+    args.normalize_observations.unwrap_or(pendulum_defaults(args))
+}
+
+/// Whether the weights are standardised within each batch.
+fn normalize_advantages(args: &TrainArgs) -> bool {
+    args.normalize_advantages.unwrap_or(pendulum_defaults(args))
+}
+
+/// GAE's λ, if the weights are generalised advantages.
+fn gae_lambda(args: &TrainArgs) -> Option<f64> {
+    let value = args.algo == Algo::Baseline && baseline(args) == BaselineName::Value;
+    args.gae_lambda.or((value && pendulum_defaults(args)).then_some(0.95))
 }
 
 /// The discount in use, if the algorithm has one.
@@ -226,7 +248,7 @@ fn estimator<P: Policy + 'static>(
                 .and_then(|v| v.with_minibatch(256))
                 .map_err(err)?;
                 let v = ValueBaseline::new(value, gamma(args).unwrap_or(0.99)).map_err(err)?;
-                match args.gae_lambda {
+                match gae_lambda(args) {
                     Some(l) => Box::new(v.with_gae(l).map_err(err)?),
                     None => Box::new(v),
                 }
@@ -243,7 +265,7 @@ fn network_estimator<P: BatchedPolicy + 'static>(
     obs_dim: usize,
 ) -> Result<Box<dyn Estimator<P>>, String> {
     let mut estimator = estimator::<P>(args, obs_dim, false)?;
-    if args.normalize_advantages {
+    if normalize_advantages(args) {
         estimator = Box::new(NormalizedAdvantages(estimator));
     }
     Ok(if args.per_step_gradient { estimator } else { Box::new(Surrogate(estimator)) })

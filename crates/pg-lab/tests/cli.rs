@@ -213,6 +213,24 @@ fn the_batched_surrogate_trains_like_the_per_step_gradient() {
 }
 
 #[test]
+fn pendulum_defaults_to_chapter_4s_setting_and_each_part_can_be_turned_off() {
+    let summary = |extra: &[&str]| {
+        let mut args = vec!["train", "--env", "pendulum", "--algo", "baseline", "--iters", "2", "--quiet"];
+        args.extend_from_slice(extra);
+        let out = pg(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let s: serde_json::Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+        (s["gae_lambda"].as_f64(), s["normalize_observations"].as_bool(), s["normalize_advantages"].as_bool())
+    };
+    assert_eq!(summary(&[]), (Some(0.95), Some(true), Some(true)));
+    assert_eq!(
+        summary(&["--normalize-observations", "false", "--normalize-advantages=false", "--gae-lambda", "1"]),
+        (Some(1.0), Some(false), Some(false))
+    );
+}
+
+#[test]
 fn the_same_seed_reproduces_a_run() {
     let run = || {
         let out =
