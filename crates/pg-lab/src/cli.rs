@@ -33,6 +33,19 @@ pub enum Algo {
     RewardToGo,
     /// Chapter 3: reward-to-go minus a baseline (see --baseline and --gae-lambda).
     Baseline,
+    /// Chapter 5: several steps per batch, corrected by importance ratios (see --reuse and --estimator).
+    Offpolicy,
+}
+
+/// Off-policy estimators for `--algo offpolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OffPolicyEstimator {
+    /// Every step weighted by the whole trajectory's ratio times its return.
+    Trajectory,
+    /// Each reward weighted by the ratios of the actions up to it (unbiased).
+    PerDecision,
+    /// Each step's own ratio times its reward-to-go (biased as the policy moves).
+    FirstOrder,
 }
 
 /// Baselines for `--algo baseline`.
@@ -113,6 +126,12 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Gradient steps per batch for --algo offpolicy, at least 1 [default: 4].
+    #[arg(long, value_parser = at_least_one)]
+    pub reuse: Option<usize>,
+    /// The importance-sampling estimator of --algo offpolicy [default: per-decision].
+    #[arg(long, value_enum)]
+    pub estimator: Option<OffPolicyEstimator>,
     /// Standardise observations by running statistics (chapter 4); `--normalize-observations false`
     /// turns it off [default: true for pendulum, false for cartpole; not tabular].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]

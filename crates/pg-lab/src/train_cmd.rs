@@ -1,6 +1,6 @@
 //! `pg train`: one run, a progress bar on stderr, a JSON summary on stdout.
 
-use crate::cli::{Algo, BaselineName, EnvName, TrainArgs};
+use crate::cli::{Algo, BaselineName, EnvName, OffPolicyEstimator, TrainArgs};
 use crate::files::{check_writable, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 use pg_baselines::{MeanBaseline, OptimalBaseline, ValueBaseline, ValueFunction};
@@ -9,7 +9,9 @@ use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
 use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
 use pg_core::rng::substream;
 use pg_core::{Env, Policy};
-use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
+use pg_importance_sampling::reuse::Reuse;
+use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio};
+use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, Update, train};
 use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use pg_surrogate::{BatchedPolicy, Surrogate};
 use serde_json::json;
@@ -98,6 +100,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "gamma": gamma(args),
         "baseline": (args.algo == Algo::Baseline).then(|| baseline_name(baseline(args))),
         "gae_lambda": gae_lambda(args),
+        "reuse": (args.algo == Algo::Offpolicy).then(|| reuse(args)),
+        "estimator": (args.algo == Algo::Offpolicy).then(|| off_policy_name(off_policy_estimator(args))),
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
@@ -125,7 +129,13 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         full["iterations"] = log
             .iterations
             .iter()
-            .map(|s| json!({"iter": s.iter, "env_steps": s.env_steps, "mean_return": s.mean_return}))
+            .map(|s| {
+                let mut row = json!({"iter": s.iter, "env_steps": s.env_steps, "mean_return": s.mean_return});
+                for (name, value) in &s.update.metrics {
+                    row[*name] = json!(value);
+                }
+                row
+            })
             .collect();
         let text = serde_json::to_string_pretty(&full).map_err(|e| e.to_string())?;
         write_atomic(path, text.as_bytes())?;
@@ -139,7 +149,26 @@ fn algo_name(algo: Algo) -> &'static str {
         Algo::Reinforce => "reinforce",
         Algo::RewardToGo => "reward-to-go",
         Algo::Baseline => "baseline",
+        Algo::Offpolicy => "offpolicy",
     }
+}
+
+fn off_policy_name(e: OffPolicyEstimator) -> &'static str {
+    match e {
+        OffPolicyEstimator::Trajectory => "trajectory",
+        OffPolicyEstimator::PerDecision => "per-decision",
+        OffPolicyEstimator::FirstOrder => "first-order",
+    }
+}
+
+/// Gradient steps per batch: `--reuse` for the off-policy algorithm, 1 otherwise.
+fn reuse(args: &TrainArgs) -> usize {
+    if args.algo == Algo::Offpolicy { args.reuse.unwrap_or(4) } else { 1 }
+}
+
+/// The off-policy estimator of `--algo offpolicy`.
+fn off_policy_estimator(args: &TrainArgs) -> OffPolicyEstimator {
+    args.estimator.unwrap_or(OffPolicyEstimator::PerDecision)
 }
 
 fn baseline_name(baseline: BaselineName) -> &'static str {
@@ -197,6 +226,11 @@ fn gamma(args: &TrainArgs) -> Option<f64> {
 /// Refuses options that the chosen algorithm does not use, naming where they apply.
 fn check_options(args: &TrainArgs) -> Result<(), String> {
     let algo = algo_name(args.algo);
+    if (args.reuse.is_some() || args.estimator.is_some()) && args.algo != Algo::Offpolicy {
+        return Err(format!(
+            "--reuse and --estimator are not allowed with --algo {algo}: use them with --algo offpolicy"
+        ));
+    }
     if args.baseline.is_some() && args.algo != Algo::Baseline {
         return Err(format!("--baseline is not allowed with --algo {algo}: use it with --algo baseline"));
     }
@@ -234,6 +268,11 @@ fn estimator<P: Policy + 'static>(
     Ok(match args.algo {
         Algo::Reinforce => Box::new(Reinforce),
         Algo::RewardToGo => Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(err)?),
+        Algo::Offpolicy => match off_policy_estimator(args) {
+            OffPolicyEstimator::Trajectory => Box::new(TrajectoryRatio),
+            OffPolicyEstimator::PerDecision => Box::new(PerDecision),
+            OffPolicyEstimator::FirstOrder => Box::new(FirstOrder),
+        },
         Algo::Baseline => match baseline(args) {
             BaselineName::Mean => Box::new(MeanBaseline { leave_one_out: true }),
             BaselineName::Optimal => Box::new(OptimalBaseline { leave_one_out: true }),
@@ -282,18 +321,30 @@ fn fit<E, P>(
 ) -> Result<(TrainLog, Option<f64>), String>
 where
     E: Env,
-    P: Policy<Action = E::Action> + 'static,
+    P: Policy<Action = E::Action> + Clone + 'static,
 {
-    let mut update = PolicyGradient::adam(estimator, lr).map_err(|e| e.to_string())?;
+    let err = |e: pg_core::PgError| e.to_string();
+    let mut update: Box<dyn Update<P>> = if args.algo == Algo::Offpolicy {
+        Box::new(Reuse::adam(estimator, lr, reuse(args)).map_err(err)?)
+    } else {
+        Box::new(PolicyGradient::adam(estimator, lr).map_err(err)?)
+    };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")
             .expect("a valid progress template"),
     );
     let threshold = env.solved_threshold();
-    let log = train(&mut env, policy, &mut update, config, |s| {
+    let log = train(&mut env, policy, update.as_mut(), config, |s| {
         bar.set_position(s.iter as u64 + 1);
-        bar.set_message(format!("mean return {:.1}  env steps {}", s.mean_return, s.env_steps));
+        let extra: String = s
+            .update
+            .metrics
+            .iter()
+            .filter(|(n, _)| *n != "grad_norm")
+            .map(|(n, v)| format!("  {n} {v:.3}"))
+            .collect();
+        bar.set_message(format!("mean return {:.1}  env steps {}{extra}", s.mean_return, s.env_steps));
     })
     .map_err(|e| e.to_string());
     bar.finish_and_clear();

@@ -55,6 +55,12 @@ fn bad_flags_are_named_with_what_is_allowed() {
         &["--gamma", "--baseline optimal", "--baseline value"],
     );
     assert_rejected(&["train", "--max-env-steps", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--algo", "offpolicy", "--reuse", "0"], &["'0'", "at least 1"]);
+    assert_rejected(
+        &["train", "--algo", "offpolicy", "--estimator", "weighted"],
+        &["weighted", "per-decision", "first-order"],
+    );
+    assert_rejected(&["train", "--algo", "reinforce", "--reuse", "4"], &["--reuse", "--algo offpolicy"]);
     assert_rejected(
         &["train", "--env", "mdp", "--normalize-observations"],
         &["--normalize-observations", "cartpole"],
@@ -228,6 +234,40 @@ fn pendulum_defaults_to_chapter_4s_setting_and_each_part_can_be_turned_off() {
         summary(&["--normalize-observations", "false", "--normalize-advantages=false", "--gae-lambda", "1"]),
         (Some(1.0), Some(false), Some(false))
     );
+}
+
+#[test]
+fn off_policy_reuse_reports_kl_and_ess_per_iteration() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, estimator) in [("mdp", "trajectory"), ("cartpole", "per-decision"), ("cartpole", "first-order")]
+    {
+        let file = dir.path().join(format!("{env}-{estimator}.json"));
+        let out = pg(&[
+            "train",
+            "--env",
+            env,
+            "--algo",
+            "offpolicy",
+            "--reuse",
+            "3",
+            "--estimator",
+            estimator,
+            "--iters",
+            "3",
+            "--batch",
+            "4",
+            "--quiet",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!((run["reuse"].as_u64(), run["estimator"].as_str()), (Some(3), Some(estimator)));
+        for it in run["iterations"].as_array().unwrap() {
+            let (kl, ess) = (it["kl"].as_f64().unwrap(), it["ess"].as_f64().unwrap());
+            assert!(kl >= 0.0 && (1.0..=4.0 + 1e-9).contains(&ess), "{it}");
+        }
+    }
 }
 
 #[test]

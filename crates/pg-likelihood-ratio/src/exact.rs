@@ -44,7 +44,7 @@ impl Moments {
 
 /// Mean and variance over weighted outcomes (probability, value), in two
 /// passes: the second around the mean, which keeps the variance accurate.
-fn weighted_moments(outcomes: &[(f64, Array1<f64>)]) -> Moments {
+pub fn weighted_moments(outcomes: &[(f64, Array1<f64>)]) -> Moments {
     let dim = outcomes.first().expect("at least one outcome").1.len();
     let mut mean = Array1::zeros(dim);
     for (p, g) in outcomes {

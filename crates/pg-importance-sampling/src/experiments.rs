@@ -1,0 +1,201 @@
+//! Chapter 5's experiments: exact moments of off-policy estimators on the
+//! three-state MDP (samples from θ, gradient at θ′), the trajectory ratio
+//! against the horizon, and the first-order approximation's bias against
+//! the distance between the policies.
+
+use crate::{FirstOrder, PerDecision, TrajectoryRatio, log_ratios};
+use ndarray::Array1;
+use pg_core::env::TabularMdp;
+use pg_core::policy::{Policy, TabularSoftmax};
+use pg_core::{Batch, StepWeights};
+use pg_likelihood_ratio::Estimator;
+use pg_likelihood_ratio::exact::{Moments, weighted_moments};
+use pg_likelihood_ratio::experiments::{fit_slope, reference_policy};
+
+// ANCHOR: off_policy_moments
+/// The exact mean and variance of a single-trajectory estimate of ∇J(θ′)
+/// (`target`) from trajectories sampled by θ (`behaviour`): every trajectory
+/// is enumerated under θ and the estimator evaluated at θ′.
+pub fn off_policy_moments<E>(
+    mdp: &TabularMdp,
+    behaviour: &TabularSoftmax,
+    target: &TabularSoftmax,
+    estimator: &E,
+) -> Moments
+where
+    E: Estimator<TabularSoftmax> + ?Sized,
+{
+    let outcomes: Vec<(f64, Array1<f64>)> = mdp
+        .enumerate(behaviour)
+        .into_iter()
+        .map(|(p, t)| (p, estimator.gradient(target, &Batch { trajectories: vec![t] })))
+        .collect();
+    weighted_moments(&outcomes)
+}
+// ANCHOR_END: off_policy_moments
+
+/// The direction in which the experiments move θ′ away from θ.
+pub fn direction() -> Array1<f64> {
+    Array1::from(vec![0.5, -0.5, 0.3, -0.3, 0.0, 0.0])
+}
+
+/// θ′ = θ_ref + `scale` · d: the reference policy moved along [`direction`].
+pub fn moved_policy(scale: f64) -> TabularSoftmax {
+    let mut p = reference_policy();
+    p.params_mut().scaled_add(scale, &direction());
+    p
+}
+
+/// E_{s∼θ}[KL(πθ(·|s) ‖ πθ′(·|s))]: the KL divergence averaged over the
+/// steps of trajectories sampled by θ, exactly.
+pub fn exact_mean_kl(mdp: &TabularMdp, behaviour: &TabularSoftmax, target: &TabularSoftmax) -> f64 {
+    let (mut total, mut steps) = (0.0, 0.0);
+    for (p, t) in mdp.enumerate(behaviour) {
+        for (obs, _) in t.steps() {
+            total += p * behaviour.dist(obs).kl(&target.dist(obs));
+            steps += p;
+        }
+    }
+    total / steps
+}
+
+/// A deliberately wrong estimator: the trajectory ratio inverted, pθ/pθ′.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InvertedRatio;
+
+impl<P: Policy> Estimator<P> for InvertedRatio {
+    fn name(&self) -> String {
+        "trajectory ratio inverted".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::per_trajectory(batch, |_, t| {
+            (-log_ratios(policy, t).iter().sum::<f64>()).exp() * t.total_reward()
+        }))
+    }
+}
+
+/// A deliberately wrong estimator: per-decision ratios applied one step
+/// late (r_{t′} weighted by the ratios before t′ only, missing its own).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RatioOneStepLate;
+
+impl<P: Policy> Estimator<P> for RatioOneStepLate {
+    fn name(&self) -> String {
+        "per-decision ratios one step late".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            let mut log_product = 0.0;
+            let weighted: Vec<f64> = log_ratios(policy, t)
+                .iter()
+                .zip(&t.rewards)
+                .map(|(lr, r)| {
+                    let before = log_product;
+                    log_product += lr;
+                    before.exp() * r
+                })
+                .collect();
+            w.copy_from_slice(&pg_causality::reward_to_go(&weighted, 1.0));
+        }))
+    }
+}
+
+/// The off-policy estimators and their broken variants, for the check table.
+pub fn checked_estimators() -> Vec<Box<dyn Estimator<TabularSoftmax>>> {
+    vec![
+        Box::new(TrajectoryRatio),
+        Box::new(PerDecision),
+        Box::new(FirstOrder),
+        Box::new(InvertedRatio),
+        Box::new(RatioOneStepLate),
+    ]
+}
+
+/// One row of the first-order experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstOrderRow {
+    /// How far θ′ was moved along the direction.
+    pub scale: f64,
+    /// ‖θ′ − θ‖.
+    pub distance: f64,
+    /// E_{s∼θ}[KL(πθ ‖ πθ′)].
+    pub kl: f64,
+    /// ‖E[ĝ_first-order] − ∇J(θ′)‖, exact.
+    pub bias: f64,
+}
+
+// ANCHOR: first_order_bias
+/// The first-order approximation's exact bias for θ′ at each scale, with the
+/// distance and KL between the policies, on the three-state MDP.
+pub fn first_order_bias(scales: &[f64]) -> Vec<FirstOrderRow> {
+    let mdp = TabularMdp::three_state();
+    let behaviour = reference_policy();
+    scales
+        .iter()
+        .map(|&scale| {
+            let target = moved_policy(scale);
+            let m = off_policy_moments(&mdp, &behaviour, &target, &FirstOrder);
+            let d = &m.mean - &mdp.exact_gradient(&target);
+            FirstOrderRow {
+                scale,
+                distance: scale * direction().dot(&direction()).sqrt(),
+                kl: exact_mean_kl(&mdp, &behaviour, &target),
+                bias: d.dot(&d).sqrt(),
+            }
+        })
+        .collect()
+}
+// ANCHOR_END: first_order_bias
+
+/// The fitted log-log slopes of the bias against the distance and against the KL.
+pub fn bias_orders(rows: &[FirstOrderRow]) -> (f64, f64) {
+    let ln = |xs: Vec<f64>| xs.into_iter().map(f64::ln).collect::<Vec<_>>();
+    let bias = ln(rows.iter().map(|r| r.bias).collect());
+    (
+        fit_slope(&ln(rows.iter().map(|r| r.distance).collect()), &bias),
+        fit_slope(&ln(rows.iter().map(|r| r.kl).collect()), &bias),
+    )
+}
+
+/// Exact quantities at one horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HorizonRow {
+    /// The horizon H.
+    pub horizon: usize,
+    /// Var[ρ(τ)] = E_θ[ρ²] − 1.
+    pub ratio_variance: f64,
+    /// The effective sample size per trajectory, 1 / E_θ[ρ²].
+    pub ess_fraction: f64,
+    /// tr Cov of the trajectory-ratio estimator.
+    pub trajectory: f64,
+    /// tr Cov of the per-decision estimator.
+    pub per_decision: f64,
+}
+
+// ANCHOR: horizon
+/// The trajectory ratio's variance, the effective sample size and both
+/// unbiased estimators' variances at each horizon, for θ′ = θ moved by `scale`.
+pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> {
+    let (behaviour, target) = (reference_policy(), moved_policy(scale));
+    horizons
+        .iter()
+        .map(|&horizon| {
+            let mdp = TabularMdp::three_state_with_horizon(horizon);
+            let second: f64 = mdp
+                .enumerate(&behaviour)
+                .iter()
+                .map(|(p, t)| p * (2.0 * log_ratios(&target, t).iter().sum::<f64>()).exp())
+                .sum();
+            HorizonRow {
+                horizon,
+                ratio_variance: second - 1.0,
+                ess_fraction: 1.0 / second,
+                trajectory: off_policy_moments(&mdp, &behaviour, &target, &TrajectoryRatio).total_variance(),
+                per_decision: off_policy_moments(&mdp, &behaviour, &target, &PerDecision).total_variance(),
+            }
+        })
+        .collect()
+}
+// ANCHOR_END: horizon

@@ -1,0 +1,121 @@
+//! # Chapter 5: importance sampling
+//!
+//! On-policy estimators use every batch once. Importance sampling,
+//! E_{x∼p}[f(x)] = E_{x∼q}[(p(x)/q(x)) f(x)], lets a batch sampled by an old
+//! policy θ serve a new policy θ′:
+//!
+//! ∇θ′ J(θ′) = E_{τ∼pθ}[ (pθ′(τ)/pθ(τ)) ∇θ′ log pθ′(τ) r(τ) ],
+//!
+//! and the trajectory's ratio is a product of per-step ratios
+//! ρₜ = πθ′(aₜ|sₜ) / πθ(aₜ|sₜ): the dynamics cancel, as they did in the score.
+//! Every trajectory remembers log πθ(aₜ|sₜ) from when it was sampled, so any
+//! later policy can compute its ratios.
+//!
+//! The three estimators here differ in which ratios weigh which reward. With
+//! θ′ = θ every ratio is 1 and they become chapters 1 and 2 again.
+
+pub mod experiments;
+pub mod reuse;
+
+use pg_causality::reward_to_go;
+use pg_core::{Batch, Policy, StepWeights, Trajectory};
+use pg_likelihood_ratio::Estimator;
+
+// ANCHOR: log_ratios
+/// log ρₜ = log πθ′(aₜ|sₜ) − log πθ(aₜ|sₜ) for every step, with θ′ = `policy`
+/// and θ the policy that sampled the trajectory (its log-probabilities are
+/// in `traj.log_probs`).
+pub fn log_ratios<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Vec<f64> {
+    traj.steps()
+        .zip(&traj.log_probs)
+        .map(|((obs, a), behaviour)| policy.log_prob(obs, a) - behaviour)
+        .collect()
+}
+// ANCHOR_END: log_ratios
+
+/// The trajectory's ratio ρ(τ) = Πₜ ρₜ = pθ′(τ)/pθ(τ).
+pub fn trajectory_ratio<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> f64 {
+    log_ratios(policy, traj).iter().sum::<f64>().exp()
+}
+
+// ANCHOR: trajectory_estimator
+/// (a) The whole trajectory's ratio: every step of τᵢ weighted by ρ(τᵢ) r(τᵢ).
+/// Unbiased for ∇J(θ′); its variance grows with the horizon, because ρ(τ)
+/// is a product of as many factors as there are steps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrajectoryRatio;
+
+impl<P: Policy> Estimator<P> for TrajectoryRatio {
+    fn name(&self) -> String {
+        "trajectory ratio".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::per_trajectory(batch, |_, t| trajectory_ratio(policy, t) * t.total_reward()))
+    }
+}
+// ANCHOR_END: trajectory_estimator
+
+// ANCHOR: per_decision_estimator
+/// (b) Per-decision ratios with causality: the reward r_{t′} can only depend
+/// on the actions up to t′, so it needs only their ratios,
+/// wₜ = Σ_{t′≥t} (Π_{k≤t′} ρₖ) r_{t′}.
+/// Unbiased for ∇J(θ′), with far fewer factors on the early rewards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PerDecision;
+
+impl<P: Policy> Estimator<P> for PerDecision {
+    fn name(&self) -> String {
+        "per-decision ratios".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            let mut log_product = 0.0;
+            let weighted: Vec<f64> = log_ratios(policy, t)
+                .iter()
+                .zip(&t.rewards)
+                .map(|(lr, r)| {
+                    log_product += lr;
+                    log_product.exp() * r
+                })
+                .collect();
+            w.copy_from_slice(&reward_to_go(&weighted, 1.0));
+        }))
+    }
+}
+// ANCHOR_END: per_decision_estimator
+
+// ANCHOR: first_order_estimator
+/// (c) The first-order approximation: only the step's own ratio,
+/// wₜ = ρₜ Q̂ₜ. Written as a sum over time steps, the exact gradient also
+/// needs the ratio of the state distributions, pθ′(sₜ)/pθ(sₜ), which is hard
+/// to get; setting it to 1 leaves an error that vanishes as θ′ → θ and grows
+/// as the policies drift apart.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FirstOrder;
+
+impl<P: Policy> Estimator<P> for FirstOrder {
+    fn name(&self) -> String {
+        "first-order approximation".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            for ((w_t, lr), q) in w.iter_mut().zip(log_ratios(policy, t)).zip(reward_to_go(&t.rewards, 1.0)) {
+                *w_t = lr.exp() * q;
+            }
+        }))
+    }
+}
+// ANCHOR_END: first_order_estimator
+
+/// The effective sample size (Σᵢ ρᵢ)² / Σᵢ ρᵢ² of the trajectory ratios: how
+/// many on-policy trajectories the weighted batch is worth (N when all ratios
+/// are equal, 1 when one dominates).
+pub fn effective_sample_size<P: Policy>(policy: &P, batch: &Batch<P::Action>) -> f64 {
+    let ratios: Vec<f64> = batch.trajectories.iter().map(|t| trajectory_ratio(policy, t)).collect();
+    let sum: f64 = ratios.iter().sum();
+    let squares: f64 = ratios.iter().map(|r| r * r).sum();
+    if squares > 0.0 { sum * sum / squares } else { 0.0 }
+}

@@ -1,0 +1,107 @@
+//! Off-policy estimators checked exactly by enumeration on the three-state
+//! MDP: trajectories sampled by θ, the gradient wanted at θ′.
+
+use ndarray::Array1;
+use pg_causality::RewardToGo;
+use pg_core::env::TabularMdp;
+use pg_core::policy::{Policy, TabularSoftmax};
+use pg_core::rng::seeded;
+use pg_core::{Batch, PgError};
+use pg_importance_sampling::experiments::{
+    InvertedRatio, RatioOneStepLate, bias_orders, first_order_bias, off_policy_moments, ratio_against_horizon,
+};
+use pg_importance_sampling::reuse::Reuse;
+use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio, effective_sample_size};
+use pg_likelihood_ratio::experiments::{EXACT_TOL, reference_policy};
+use pg_likelihood_ratio::{Estimator, Reinforce};
+use proptest::prelude::*;
+
+fn policy_from(theta: &[f64]) -> TabularSoftmax {
+    let mut p = TabularSoftmax::new(3, 2);
+    p.params_mut().assign(&Array1::from(theta.to_vec()));
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    // ANCHOR: unbiased
+    #[test]
+    fn trajectory_and_per_decision_ratios_are_exactly_unbiased_for_the_new_policy(
+        theta in proptest::collection::vec(-1.0..1.0f64, 6),
+        theta_new in proptest::collection::vec(-1.0..1.0f64, 6),
+    ) {
+        let mdp = TabularMdp::three_state();
+        let (old, new) = (policy_from(&theta), policy_from(&theta_new));
+        let truth = mdp.exact_gradient(&new);
+        for e in [&TrajectoryRatio as &dyn Estimator<TabularSoftmax>, &PerDecision] {
+            let m = off_policy_moments(&mdp, &old, &new, e);
+            prop_assert!(m.max_abs_bias(&truth) < EXACT_TOL, "{}: {}", e.name(), m.max_abs_bias(&truth));
+        }
+        // Per-decision never has more variance here than the whole trajectory's ratio.
+        let (a, b) = (off_policy_moments(&mdp, &old, &new, &TrajectoryRatio), off_policy_moments(&mdp, &old, &new, &PerDecision));
+        prop_assert!(b.total_variance() <= a.total_variance() + 1e-9, "{} > {}", b.total_variance(), a.total_variance());
+    }
+    // ANCHOR_END: unbiased
+
+    #[test]
+    fn with_the_same_policy_every_ratio_is_one_and_the_estimators_are_on_policy(seed in 0u64..1000) {
+        let mut mdp = TabularMdp::three_state();
+        let policy = reference_policy();
+        let batch = Batch::sample(&mut mdp, &policy, 4, &mut seeded(seed));
+        prop_assert!((effective_sample_size(&policy, &batch) - 4.0).abs() < 1e-12);
+        let close = |a: Array1<f64>, b: Array1<f64>| (&a - &b).iter().all(|d| d.abs() < 1e-12);
+        prop_assert!(close(TrajectoryRatio.gradient(&policy, &batch), Reinforce.gradient(&policy, &batch)));
+        prop_assert!(close(PerDecision.gradient(&policy, &batch), RewardToGo::new().gradient(&policy, &batch)));
+        prop_assert!(close(FirstOrder.gradient(&policy, &batch), RewardToGo::new().gradient(&policy, &batch)));
+    }
+}
+
+#[test]
+fn broken_ratios_are_rejected() {
+    let mdp = TabularMdp::three_state();
+    let (old, new) = (reference_policy(), policy_from(&[0.9, -0.6, 0.1, 0.2, 0.0, 0.0]));
+    let truth = mdp.exact_gradient(&new);
+    for e in [&InvertedRatio as &dyn Estimator<TabularSoftmax>, &RatioOneStepLate, &FirstOrder] {
+        let m = off_policy_moments(&mdp, &old, &new, e);
+        assert!(m.relative_bias(&truth) > 1e-3, "{}: {}", e.name(), m.relative_bias(&truth));
+    }
+}
+
+// ANCHOR: first_order_order
+#[test]
+fn the_first_order_bias_vanishes_linearly_in_the_distance_and_like_the_root_of_the_kl() {
+    let rows = first_order_bias(&[0.01, 0.02, 0.04, 0.08, 0.16]);
+    assert!(rows.windows(2).all(|w| w[1].bias > w[0].bias), "{rows:?}");
+    let (against_distance, against_kl) = bias_orders(&rows);
+    assert!((against_distance - 1.0).abs() < 0.1, "order in ‖θ′ − θ‖: {against_distance}");
+    assert!((against_kl - 0.5).abs() < 0.05, "order in KL: {against_kl}");
+}
+// ANCHOR_END: first_order_order
+
+#[test]
+fn the_trajectory_ratio_gets_noisier_with_the_horizon() {
+    let rows = ratio_against_horizon(&[1, 2, 3, 4, 5, 6], 0.5);
+    for w in rows.windows(2) {
+        assert!(w[1].ratio_variance > w[0].ratio_variance, "{rows:?}");
+        assert!(w[1].ess_fraction < w[0].ess_fraction, "{rows:?}");
+    }
+    assert!(rows.iter().all(|r| r.per_decision <= r.trajectory + 1e-9), "{rows:?}");
+}
+
+#[test]
+fn reuse_reports_kl_and_ess_and_refuses_zero_steps() {
+    let err = Reuse::adam(PerDecision, 0.01, 0).unwrap_err();
+    assert!(matches!(err, PgError::InvalidConfig { name: "reuse", .. }), "{err}");
+    let mut mdp = TabularMdp::three_state();
+    let mut policy = reference_policy();
+    let batch = Batch::sample(&mut mdp, &policy, 16, &mut seeded(0));
+    let mut update = Reuse::adam(PerDecision, 0.1, 8).unwrap();
+    let stats = pg_likelihood_ratio::Update::update(&mut update, &mut policy, &batch, 0).unwrap();
+    let (kl, ess) = (stats.get("kl").unwrap(), stats.get("ess").unwrap());
+    assert!(kl > 0.0 && (1.0..16.0).contains(&ess), "kl {kl} ess {ess}");
+}
