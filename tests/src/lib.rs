@@ -52,3 +52,7 @@ pub struct Chapter03;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/04-surrogate-loss.md")]
 pub struct Chapter04;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/05-importance-sampling.md")]
+pub struct Chapter05;

@@ -126,6 +126,11 @@ fn built_book_renders_offline_with_math_figures_and_working_links() {
     assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 2, "chapter 4's two figures");
     assert!(chapter.contains("pub fn forward_batch") && chapter.contains("impl BatchedPolicy for Gaussian"));
 
+    let chapter = std::fs::read_to_string(build.join("05-importance-sampling.html")).unwrap();
+    assert!(chapter.contains("katex-display") && !chapter.contains("$$"), "chapter 5's math is rendered");
+    assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 4, "chapter 5's four figures");
+    assert!(chapter.contains("pub struct PerDecision") && chapter.contains("pub fn log_ratios"));
+
     let mut pages = 0;
     let mut targets = BTreeSet::new();
     for entry in std::fs::read_dir(&build).unwrap() {

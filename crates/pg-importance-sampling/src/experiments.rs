@@ -86,19 +86,7 @@ impl<P: Policy> Estimator<P> for RatioOneStepLate {
     }
 
     fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
-        Some(StepWeights::fill(batch, |_, t, w| {
-            let mut log_product = 0.0;
-            let weighted: Vec<f64> = log_ratios(policy, t)
-                .iter()
-                .zip(&t.rewards)
-                .map(|(lr, r)| {
-                    let before = log_product;
-                    log_product += lr;
-                    before.exp() * r
-                })
-                .collect();
-            w.copy_from_slice(&pg_causality::reward_to_go(&weighted, 1.0));
-        }))
+        Some(StepWeights::fill(batch, |_, t, w| crate::per_decision_weights(policy, t, 1, w)))
     }
 }
 
@@ -199,3 +187,65 @@ pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> 
         .collect()
 }
 // ANCHOR_END: horizon
+
+/// The trajectory ratio's variance at longer horizons, by simulation: the
+/// sample variance of ρ(τ) over `n` trajectories sampled by θ at each horizon.
+pub fn simulated_ratio_variance(horizons: &[usize], scale: f64, n: usize, seed: u64) -> Vec<(usize, f64)> {
+    let (behaviour, target) = (reference_policy(), moved_policy(scale));
+    horizons
+        .iter()
+        .map(|&h| {
+            let mut mdp = TabularMdp::three_state_with_horizon(h).without_termination();
+            let mut rng = pg_core::rng::substream(seed, h as u64);
+            let ratios: Vec<f64> = (0..n)
+                .map(|_| {
+                    let t = pg_core::rollout::rollout(&mut mdp, &behaviour, &mut rng);
+                    crate::trajectory_ratio(&target, &t)
+                })
+                .collect();
+            (h, pg_likelihood_ratio::experiments::mean_sd(&ratios).1.powi(2))
+        })
+        .collect()
+}
+
+/// Settings of the CartPole reuse runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReuseSetup {
+    /// Steps per batch to compare.
+    pub reuse: Vec<usize>,
+    /// The CartPole settings (seeds, network, batch, step size, budget).
+    pub cartpole: pg_likelihood_ratio::experiments::CartPoleSetup,
+}
+
+// ANCHOR: train_reuse
+/// Trains CartPole with K steps of the first-order estimator per batch,
+/// the gradient through chapter 4's batched surrogate.
+pub fn train_cartpole_reuse(
+    k: usize,
+    seed: u64,
+    setup: &ReuseSetup,
+) -> Result<pg_likelihood_ratio::TrainLog, pg_core::PgError> {
+    let c = &setup.cartpole;
+    let mut policy =
+        pg_core::policy::Categorical::mlp(4, &c.hidden, 2, &mut pg_core::rng::substream(seed, 1_000));
+    let mut update = crate::reuse::Reuse::adam(pg_surrogate::Surrogate(FirstOrder), c.lr, k)?;
+    let config = pg_likelihood_ratio::TrainConfig {
+        iters: c.iters,
+        batch: c.batch,
+        seed,
+        max_env_steps: c.max_env_steps,
+    };
+    pg_likelihood_ratio::train(&mut pg_core::env::CartPole::new(), &mut policy, &mut update, &config, |_| {})
+}
+// ANCHOR_END: train_reuse
+
+/// Every (K, seed) run, on every core; `result[k][s]` for `setup.reuse[k]` and seed s.
+pub fn reuse_runs(setup: &ReuseSetup) -> Result<Vec<Vec<pg_likelihood_ratio::TrainLog>>, pg_core::PgError> {
+    let jobs: Vec<(usize, u64)> =
+        setup.reuse.iter().flat_map(|&k| setup.cartpole.seeds.iter().map(move |&s| (k, s))).collect();
+    let logs =
+        pg_likelihood_ratio::experiments::parallel_map(&jobs, |&(k, s)| train_cartpole_reuse(k, s, setup))
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+    Ok(logs.chunks(setup.cartpole.seeds.len()).map(<[_]>::to_vec).collect())
+}

@@ -14,6 +14,7 @@
 //! The three estimators here differ in which ratios weigh which reward. With
 //! θ′ = θ every ratio is 1 and they become chapters 1 and 2 again.
 
+pub mod book;
 pub mod experiments;
 pub mod reuse;
 
@@ -70,19 +71,33 @@ impl<P: Policy> Estimator<P> for PerDecision {
     }
 
     fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
-        Some(StepWeights::fill(batch, |_, t, w| {
-            let mut log_product = 0.0;
-            let weighted: Vec<f64> = log_ratios(policy, t)
-                .iter()
-                .zip(&t.rewards)
-                .map(|(lr, r)| {
-                    log_product += lr;
-                    log_product.exp() * r
-                })
-                .collect();
-            w.copy_from_slice(&reward_to_go(&weighted, 1.0));
-        }))
+        Some(StepWeights::fill(batch, |_, t, w| per_decision_weights(policy, t, 0, w)))
     }
+}
+
+/// wₜ = Σ_{t′≥t} (Π_{k≤t′−lag} ρₖ) r_{t′} into `w`: with `lag` 0 each reward
+/// gets the ratios of the actions up to its own (a deliberately broken
+/// variant uses `lag` 1).
+pub(crate) fn per_decision_weights<P: Policy>(
+    policy: &P,
+    t: &Trajectory<P::Action>,
+    lag: usize,
+    w: &mut [f64],
+) {
+    let log_r = log_ratios(policy, t);
+    let mut log_product = 0.0;
+    let weighted: Vec<f64> = t
+        .rewards
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            if k >= lag {
+                log_product += log_r[k - lag];
+            }
+            log_product.exp() * r
+        })
+        .collect();
+    w.copy_from_slice(&reward_to_go(&weighted, 1.0));
 }
 // ANCHOR_END: per_decision_estimator
 

@@ -23,6 +23,10 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter { generated: pg_causality::book::GENERATED, write: pg_causality::book::write },
     Chapter { generated: pg_baselines::book::GENERATED, write: pg_baselines::book::write },
     Chapter { generated: pg_surrogate::book::GENERATED, write: pg_surrogate::book::write },
+    Chapter {
+        generated: pg_importance_sampling::book::GENERATED,
+        write: pg_importance_sampling::book::write,
+    },
 ];
 
 /// Whether `name` is a file some chapter generates.

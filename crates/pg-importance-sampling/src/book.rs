@@ -1,0 +1,238 @@
+//! Chapter 5's figures and tables: [`write`] runs the chapter's experiments
+//! and writes every file that `book/src/05-importance-sampling.md` includes.
+
+use crate::experiments::{self as ex, ReuseSetup};
+use pg_core::env::TabularMdp;
+use pg_core::plot::{self, Axes};
+use pg_core::report::{Report, markdown_table};
+use pg_likelihood_ratio::TrainLog;
+use pg_likelihood_ratio::experiments::{self as ch1, CartPoleSetup, reference_policy};
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] = &[
+    "05-checks.md",
+    "05-horizon.html",
+    "05-horizon-table.md",
+    "05-first-order.html",
+    "05-first-order-table.md",
+    "05-reuse.html",
+    "05-reuse-kl.html",
+    "05-reuse-table.md",
+];
+
+/// How far θ′ is moved from θ in the check table and the horizon experiment.
+pub const SCALE: f64 = 0.5;
+
+/// The scales of the first-order experiment.
+pub const FIRST_ORDER_SCALES: [f64; 8] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28];
+
+/// The CartPole reuse settings of the book.
+pub fn reuse_setup(quick: bool) -> ReuseSetup {
+    if quick {
+        ReuseSetup {
+            reuse: vec![1, 2],
+            cartpole: CartPoleSetup { seeds: vec![0], iters: 3, batch: 4, ..Default::default() },
+        }
+    } else {
+        ReuseSetup {
+            reuse: vec![1, 2, 4, 8, 16],
+            cartpole: CartPoleSetup {
+                seeds: vec![0, 1, 2],
+                lr: 0.003,
+                batch: 32,
+                iters: 10_000,
+                max_env_steps: Some(300_000),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+fn checks(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 5: exact bias and variance off-policy");
+    let mdp = TabularMdp::three_state();
+    let (old, new) = (reference_policy(), ex::moved_policy(SCALE));
+    let truth = mdp.exact_gradient(&new);
+    let rows: Vec<Vec<String>> = ex::checked_estimators()
+        .iter()
+        .map(|e| {
+            let m = ex::off_policy_moments(&mdp, &old, &new, e.as_ref());
+            vec![
+                e.name(),
+                format!("{:.1e}", m.relative_bias(&truth)),
+                if m.max_abs_bias(&truth) <= ch1::EXACT_TOL { "unbiased" } else { "biased" }.into(),
+                format!("{:.3}", m.total_variance()),
+            ]
+        })
+        .collect();
+    let text = markdown_table(
+        &[
+            "estimator",
+            "exact relative bias for ∇J(θ′)",
+            "exact check",
+            "exact $\\operatorname{tr}\\operatorname{Cov}[\\hat g]$",
+        ],
+        &rows,
+    ) + &format!(
+        "\nSamples from the reference policy θ, the gradient wanted at θ′ = θ + {SCALE}·d; every trajectory \
+         enumerated, one trajectory per estimate. The mean KL divergence between the two policies over θ's \
+         states is {:.4}.\n",
+        ex::exact_mean_kl(&mdp, &old, &new)
+    );
+    report.write("05-checks.md", &text)
+}
+
+fn horizon(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 5: the trajectory ratio against the horizon");
+    let exact = ex::ratio_against_horizon(&(1..=8).collect::<Vec<_>>(), SCALE);
+    let (long, n): (Vec<usize>, usize) =
+        if report.quick() { (vec![10, 20], 2_000) } else { (vec![10, 20, 40, 80, 160], 20_000) };
+    let simulated = ex::simulated_ratio_variance(&long, SCALE, n, 3);
+    let h: Vec<f64> = exact.iter().map(|r| r.horizon as f64).collect();
+    let figure = plot::lines(
+        "The trajectory ratio's variance against the horizon",
+        "horizon H",
+        "Var[ρ(τ)] (log scale)",
+        Axes::LogY,
+        &[
+            ("exact (three-state MDP)", h.clone(), exact.iter().map(|r| r.ratio_variance).collect()),
+            (
+                "simulated (no terminal state)",
+                simulated.iter().map(|(h, _)| *h as f64).collect(),
+                simulated.iter().map(|(_, v)| *v).collect(),
+            ),
+        ],
+    );
+    report.figure("05-horizon.html", &figure)?;
+    let rows: Vec<Vec<String>> = exact
+        .iter()
+        .map(|r| {
+            vec![
+                r.horizon.to_string(),
+                format!("{:.4}", r.ratio_variance),
+                format!("{:.3}", r.ess_fraction),
+                format!("{:.3}", r.trajectory),
+                format!("{:.3}", r.per_decision),
+            ]
+        })
+        .collect();
+    let sim: Vec<String> = simulated.iter().map(|(h, v)| format!("H = {h}: {v:.3}")).collect();
+    let text = markdown_table(
+        &[
+            "horizon",
+            "Var[ρ(τ)]",
+            "effective sample size per trajectory",
+            "tr Cov, trajectory ratio",
+            "tr Cov, per-decision",
+        ],
+        &rows,
+    ) + &format!(
+        "\nExact, θ′ = θ + {SCALE}·d. Simulated Var[ρ(τ)] without the terminal state ({n} trajectories each): {}.\n",
+        sim.join(", ")
+    );
+    report.write("05-horizon-table.md", &text)
+}
+
+fn first_order(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 5: the first-order approximation's bias");
+    let rows = ex::first_order_bias(&FIRST_ORDER_SCALES);
+    let (against_distance, against_kl) = ex::bias_orders(&rows[..5]);
+    let figure = plot::lines(
+        "First-order approximation: exact bias against the KL divergence",
+        "mean KL(πθ ‖ πθ′) over θ's states",
+        "‖E[ĝ] − ∇J(θ′)‖",
+        Axes::LogLog,
+        &[("exact bias", rows.iter().map(|r| r.kl).collect(), rows.iter().map(|r| r.bias).collect())],
+    );
+    report.figure("05-first-order.html", &figure)?;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{}", r.scale),
+                format!("{:.4}", r.distance),
+                format!("{:.2e}", r.kl),
+                format!("{:.2e}", r.bias),
+            ]
+        })
+        .collect();
+    let text = markdown_table(&["scale", "‖θ′ − θ‖", "mean KL", "exact bias"], &cells)
+        + &format!(
+            "\nFitted log-log slopes over the five smallest scales: {against_distance:.3} against ‖θ′ − θ‖ and \
+             {against_kl:.3} against the KL divergence.\n"
+        );
+    report.write("05-first-order-table.md", &text)
+}
+
+/// The mean over runs of the KL after each update, by iteration (runs cut to the shortest).
+fn mean_kl_per_iteration(logs: &[TrainLog]) -> Vec<f64> {
+    let n = logs.iter().map(|l| l.iterations.len()).min().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            logs.iter().map(|l| l.iterations[i].update.get("kl").unwrap_or(0.0)).sum::<f64>()
+                / logs.len() as f64
+        })
+        .collect()
+}
+
+fn reuse(report: &mut dyn Report) -> Result<(), String> {
+    let setup = reuse_setup(report.quick());
+    report.start(&format!(
+        "chapter 5: CartPole with reuse ({} settings, {} seeds)",
+        setup.reuse.len(),
+        setup.cartpole.seeds.len()
+    ));
+    let runs = ex::reuse_runs(&setup).map_err(|e| e.to_string())?;
+    let names: Vec<String> = setup.reuse.iter().map(|k| format!("K = {k}")).collect();
+    let groups: Vec<(&str, &[TrainLog])> =
+        names.iter().map(String::as_str).zip(runs.iter().map(Vec::as_slice)).collect();
+    report.figure(
+        "05-reuse.html",
+        &ch1::learning_curve_plot("CartPole-v1: K steps per batch (first-order)", &groups),
+    )?;
+    let kl: Vec<(&str, Vec<f64>, Vec<f64>)> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let y = mean_kl_per_iteration(logs);
+            (*name, (0..y.len()).map(|i| i as f64).collect(), y)
+        })
+        .collect();
+    report.figure(
+        "05-reuse-kl.html",
+        &plot::lines(
+            "KL between the sampling and the updated policy",
+            "iteration",
+            "mean KL over the batch's states",
+            Axes::LogY,
+            &kl,
+        ),
+    )?;
+    let medians: Vec<String> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let mut all: Vec<f64> =
+                logs.iter().flat_map(|l| l.iterations.iter().filter_map(|s| s.update.get("kl"))).collect();
+            all.sort_by(f64::total_cmp);
+            format!("{name}: {:.4}", all.get(all.len() / 2).copied().unwrap_or(0.0))
+        })
+        .collect();
+    let text = ch1::solved_table(&setup.cartpole, &groups)
+        + &format!("\nMedian KL per update over all iterations and seeds: {}.\n", medians.join(", "));
+    report.write("05-reuse-table.md", &text)
+}
+
+/// Runs chapter 5's experiments and writes its generated files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    checks(report)?;
+    horizon(report)?;
+    first_order(report)?;
+    reuse(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        pg_core::report::quick_run(super::write, super::GENERATED).unwrap();
+    }
+}
