@@ -154,6 +154,8 @@ pub struct HorizonRow {
     pub horizon: usize,
     /// Var[ρ(τ)] = E_θ[ρ²] − 1.
     pub ratio_variance: f64,
+    /// Var[log ρ(τ)].
+    pub log_ratio_variance: f64,
     /// The effective sample size per trajectory, 1 / E_θ[ρ²].
     pub ess_fraction: f64,
     /// tr Cov of the trajectory-ratio estimator.
@@ -171,14 +173,17 @@ pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> 
         .iter()
         .map(|&horizon| {
             let mdp = TabularMdp::three_state_with_horizon(horizon);
-            let second: f64 = mdp
-                .enumerate(&behaviour)
-                .iter()
-                .map(|(p, t)| p * (2.0 * log_ratios(&target, t).iter().sum::<f64>()).exp())
-                .sum();
+            let (mut second, mut log_mean, mut log_square) = (0.0, 0.0, 0.0);
+            for (p, t) in mdp.enumerate(&behaviour) {
+                let l: f64 = log_ratios(&target, &t).iter().sum();
+                second += p * (2.0 * l).exp();
+                log_mean += p * l;
+                log_square += p * l * l;
+            }
             HorizonRow {
                 horizon,
                 ratio_variance: second - 1.0,
+                log_ratio_variance: log_square - log_mean * log_mean,
                 ess_fraction: 1.0 / second,
                 trajectory: off_policy_moments(&mdp, &behaviour, &target, &TrajectoryRatio).total_variance(),
                 per_decision: off_policy_moments(&mdp, &behaviour, &target, &PerDecision).total_variance(),
@@ -188,22 +193,28 @@ pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> 
 }
 // ANCHOR_END: horizon
 
-/// The trajectory ratio's variance at longer horizons, by simulation: the
-/// sample variance of ρ(τ) over `n` trajectories sampled by θ at each horizon.
-pub fn simulated_ratio_variance(horizons: &[usize], scale: f64, n: usize, seed: u64) -> Vec<(usize, f64)> {
+/// The spread of the trajectory ratio at longer horizons, by simulation:
+/// for `n` trajectories sampled by θ at each horizon, the sample variance of
+/// log ρ(τ) (a sum of one term per step, so it grows with the horizon and is
+/// easy to estimate) and the effective sample size of all `n` as a fraction
+/// of `n`. The variance of ρ itself is dominated by rare huge ratios, which
+/// a sample rarely contains: its estimate is unreliable exactly when it
+/// matters.
+pub fn simulated_ratio_spread(horizons: &[usize], scale: f64, n: usize, seed: u64) -> Vec<(usize, f64, f64)> {
     let (behaviour, target) = (reference_policy(), moved_policy(scale));
     horizons
         .iter()
         .map(|&h| {
             let mut mdp = TabularMdp::three_state_with_horizon(h).without_termination();
             let mut rng = pg_core::rng::substream(seed, h as u64);
-            let ratios: Vec<f64> = (0..n)
+            let logs: Vec<f64> = (0..n)
                 .map(|_| {
                     let t = pg_core::rollout::rollout(&mut mdp, &behaviour, &mut rng);
-                    crate::trajectory_ratio(&target, &t)
+                    log_ratios(&target, &t).iter().sum::<f64>()
                 })
                 .collect();
-            (h, pg_likelihood_ratio::experiments::mean_sd(&ratios).1.powi(2))
+            let (sum, squares) = logs.iter().fold((0.0, 0.0), |(s, q), l| (s + l.exp(), q + (2.0 * l).exp()));
+            (h, pg_likelihood_ratio::experiments::mean_sd(&logs).1.powi(2), sum * sum / squares / n as f64)
         })
         .collect()
 }

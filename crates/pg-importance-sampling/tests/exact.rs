@@ -88,6 +88,7 @@ fn the_trajectory_ratio_gets_noisier_with_the_horizon() {
     let rows = ratio_against_horizon(&[1, 2, 3, 4, 5, 6], 0.5);
     for w in rows.windows(2) {
         assert!(w[1].ratio_variance > w[0].ratio_variance, "{rows:?}");
+        assert!(w[1].log_ratio_variance > w[0].log_ratio_variance, "{rows:?}");
         assert!(w[1].ess_fraction < w[0].ess_fraction, "{rows:?}");
     }
     assert!(rows.iter().all(|r| r.per_decision <= r.trajectory + 1e-9), "{rows:?}");
