@@ -130,6 +130,7 @@ fn horizon(report: &mut dyn Report) -> Result<(), String> {
     let text = markdown_table(
         &[
             "horizon",
+            "Var[log ρ(τ)]",
             "Var[ρ(τ)]",
             "effective sample size per trajectory",
             "tr Cov, trajectory ratio",

@@ -34,9 +34,11 @@ where
 }
 // ANCHOR_END: off_policy_moments
 
-/// The direction in which the experiments move θ′ away from θ.
+/// The direction in which the experiments move θ′ away from θ. It changes
+/// the action probabilities in every state, the terminal one included, which
+/// matters once that state no longer ends the episode.
 pub fn direction() -> Array1<f64> {
-    Array1::from(vec![0.5, -0.5, 0.3, -0.3, 0.0, 0.0])
+    Array1::from(vec![0.5, -0.5, 0.3, -0.3, 0.4, -0.4])
 }
 
 /// θ′ = θ_ref + `scale` · d: the reference policy moved along [`direction`].
