@@ -154,10 +154,12 @@ impl<P: Policy> Estimator<P> for ConstantBaseline {
 }
 
 // ANCHOR: exact_optimal_constant
-/// The exact variance-minimising constants bₖ* = E[gₖ xₖ] / E[gₖ²], by enumeration.
-pub fn exact_optimal_constant(mdp: &TabularMdp, policy: &TabularSoftmax) -> Array1<f64> {
+/// The exact variance-minimising constants bₖ* = E[gₖ xₖ] / E[gₖ²], by
+/// enumeration; of the rewards delayed to the last step, if `delayed`.
+pub fn exact_optimal_constant(mdp: &TabularMdp, policy: &TabularSoftmax, delayed: bool) -> Array1<f64> {
     let num = mdp.expectation(policy, |t| {
-        let (x, g) = estimates_and_scores(policy, &Batch { trajectories: vec![t.clone()] }).remove(0);
+        let t = if delayed { delay_rewards(t) } else { t.clone() };
+        let (x, g) = estimates_and_scores(policy, &Batch { trajectories: vec![t] }).remove(0);
         x * g
     });
     let den = mdp.expectation(policy, |t| policy.score(t).mapv(|g| g * g));
@@ -167,18 +169,10 @@ pub fn exact_optimal_constant(mdp: &TabularMdp, policy: &TabularSoftmax) -> Arra
 
 /// The constant baseline at the exact b* (of the delayed rewards, if `delayed`).
 pub fn exact_optimal_baseline(mdp: &TabularMdp, policy: &TabularSoftmax, delayed: bool) -> ConstantBaseline {
-    let b = if delayed {
-        let num = mdp.expectation(policy, |t| {
-            let t = delay_rewards(t);
-            let (x, g) = estimates_and_scores(policy, &Batch { trajectories: vec![t] }).remove(0);
-            x * g
-        });
-        let den = mdp.expectation(policy, |t| policy.score(t).mapv(|g| g * g));
-        ndarray::Zip::from(&num).and(&den).map_collect(|&n, &d| if d > 0.0 { n / d } else { 0.0 })
-    } else {
-        exact_optimal_constant(mdp, policy)
-    };
-    ConstantBaseline { b, label: "exact optimal constant b*".into() }
+    ConstantBaseline {
+        b: exact_optimal_constant(mdp, policy, delayed),
+        label: "exact optimal constant b*".into(),
+    }
 }
 
 /// A deliberately wrong "baseline": the action value Q(s, a), which depends

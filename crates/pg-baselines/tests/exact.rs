@@ -20,19 +20,15 @@ use pg_baselines::experiments::{
 use pg_baselines::{MeanBaseline, OptimalBaseline, ValueBaseline};
 use pg_core::Batch;
 use pg_core::env::TabularMdp;
-use pg_core::policy::{Policy, TabularSoftmax};
+use pg_core::policy::TabularSoftmax;
 use pg_core::rng::seeded;
 use pg_likelihood_ratio::Estimator;
 use pg_likelihood_ratio::book::{Z_TEST_N, Z_TEST_SEED};
 use pg_likelihood_ratio::exact::exact_moments;
-use pg_likelihood_ratio::experiments::{EXACT_TOL, Z_MAX, check_rows_batched, reference_policy};
+use pg_likelihood_ratio::experiments::{
+    EXACT_TOL, Z_MAX, check_rows_batched, reference_policy, three_state_policy,
+};
 use proptest::prelude::*;
-
-fn policy_from(theta: &[f64]) -> TabularSoftmax {
-    let mut policy = TabularSoftmax::new(3, 2);
-    policy.params_mut().assign(&Array1::from(theta.to_vec()));
-    policy
-}
 
 fn bias(mdp: &TabularMdp, policy: &TabularSoftmax, e: &dyn Estimator<TabularSoftmax>, n: usize) -> f64 {
     exact_moments(mdp, policy, e, n).max_abs_bias(&mdp.exact_gradient(policy))
@@ -52,7 +48,7 @@ proptest! {
         v in proptest::collection::vec(-20.0..20.0f64, 3),
         b in proptest::collection::vec(-20.0..20.0f64, 6),
     ) {
-        let (mdp, policy) = (TabularMdp::three_state(), policy_from(&theta));
+        let (mdp, policy) = (TabularMdp::three_state(), three_state_policy(&theta));
         // An arbitrary V(s): E[∇ log π(a|s) V(s)] = 0 term by term.
         let value = ValueBaseline::new(tabular_value(&v), 1.0).unwrap();
         prop_assert!(bias(&mdp, &policy, &value, 1) < EXACT_TOL);
@@ -67,7 +63,7 @@ proptest! {
         b in proptest::collection::vec(-10.0..10.0f64, 6),
     ) {
         let (mdp, policy) = (TabularMdp::three_state(), reference_policy());
-        let best = exact_moments(&mdp, &policy, &ConstantBaseline { b: exact_optimal_constant(&mdp, &policy), label: "b*".into() }, 1);
+        let best = exact_moments(&mdp, &policy, &ConstantBaseline { b: exact_optimal_constant(&mdp, &policy, false), label: "b*".into() }, 1);
         let other = exact_moments(&mdp, &policy, &ConstantBaseline { b: Array1::from(b), label: "b".into() }, 1);
         for (o, v) in other.variance.iter().zip(&best.variance) {
             prop_assert!(o + 1e-12 >= *v, "{} < {}", o, v);

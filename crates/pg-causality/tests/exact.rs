@@ -7,26 +7,19 @@
 //! with probability ≥ 0.999) is computed from the exact variances and is
 //! asserted below 0.1, so the 10% scale bug is within its reach.
 
-use ndarray::Array1;
 use pg_causality::book::checked_estimators;
 use pg_causality::experiments::{OffByOne, stay_closed_form_variance, variance_against_horizon};
 use pg_causality::{RewardToGo, reward_to_go};
 use pg_core::PgError;
 use pg_core::env::{Stay, TabularMdp};
-use pg_core::policy::{Policy, TabularSoftmax};
+use pg_core::policy::TabularSoftmax;
 use pg_likelihood_ratio::book::{STAY_CHECK, Z_TEST_N, Z_TEST_SEED};
 use pg_likelihood_ratio::exact::{exact_moments, stay_moments};
 use pg_likelihood_ratio::experiments::{
-    EXACT_TOL, Z_MAX, broken, check_rows, reference_policy, stay_variance,
+    EXACT_TOL, Z_MAX, broken, check_rows, reference_policy, stay_variance, three_state_policy,
 };
 use pg_likelihood_ratio::{Estimator, Reinforce};
 use proptest::prelude::*;
-
-fn policy_from(theta: Vec<f64>) -> TabularSoftmax {
-    let mut policy = TabularSoftmax::new(3, 2);
-    policy.params_mut().assign(&Array1::from(theta));
-    policy
-}
 
 #[test]
 fn reward_to_go_sums_the_rewards_from_each_step_on() {
@@ -70,7 +63,7 @@ proptest! {
     fn exactly_unbiased_and_less_variable_than_reinforce_at_any_policy(
         theta in proptest::collection::vec(-2.0..2.0f64, 6),
     ) {
-        let policy = policy_from(theta);
+        let policy = three_state_policy(&theta);
         let mdp = TabularMdp::three_state();
         let exact = mdp.exact_gradient(&policy);
         let rtg = exact_moments(&mdp, &policy, &RewardToGo::new(), 1);

@@ -8,6 +8,7 @@ use crate::effective_sample_size;
 use pg_core::error::at_least_one;
 use pg_core::optim::{Adam, Optimizer};
 use pg_core::{Batch, PgError, Policy};
+use pg_likelihood_ratio::update::{ascend, fit};
 use pg_likelihood_ratio::{Estimator, Update, UpdateStats};
 
 /// The mean over the batch's states of KL(π_old(·|s) ‖ π_new(·|s)).
@@ -57,14 +58,10 @@ impl<P: Policy + Clone, E: Estimator<P>, O: Optimizer> Update<P> for Reuse<E, O>
         let mut ess = batch.len() as f64;
         for _ in 0..self.steps {
             ess = effective_sample_size(policy, batch);
-            let grad = self.estimator.gradient(policy, batch);
-            if !grad.iter().all(|g| g.is_finite()) {
-                return Err(PgError::NonFinite { what: "gradient", iteration });
-            }
-            self.optimizer.ascend(policy.params_mut(), &grad);
+            ascend(&self.estimator, &mut self.optimizer, policy, batch, iteration)?;
         }
         let kl = mean_kl(&sampler, policy, batch);
-        self.estimator.fit(policy, batch)?;
+        fit(&mut self.estimator, policy, batch, iteration)?;
         Ok(UpdateStats { metrics: vec![("kl", kl), ("ess", ess)] })
     }
 }

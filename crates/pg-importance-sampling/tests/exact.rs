@@ -4,7 +4,7 @@
 use ndarray::Array1;
 use pg_causality::RewardToGo;
 use pg_core::env::TabularMdp;
-use pg_core::policy::{Policy, TabularSoftmax};
+use pg_core::policy::TabularSoftmax;
 use pg_core::rng::seeded;
 use pg_core::{Batch, PgError};
 use pg_importance_sampling::experiments::{
@@ -12,15 +12,9 @@ use pg_importance_sampling::experiments::{
 };
 use pg_importance_sampling::reuse::Reuse;
 use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio, effective_sample_size};
-use pg_likelihood_ratio::experiments::{EXACT_TOL, reference_policy};
+use pg_likelihood_ratio::experiments::{EXACT_TOL, reference_policy, three_state_policy};
 use pg_likelihood_ratio::{Estimator, Reinforce};
 use proptest::prelude::*;
-
-fn policy_from(theta: &[f64]) -> TabularSoftmax {
-    let mut p = TabularSoftmax::new(3, 2);
-    p.params_mut().assign(&Array1::from(theta.to_vec()));
-    p
-}
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -36,7 +30,7 @@ proptest! {
         theta_new in proptest::collection::vec(-1.0..1.0f64, 6),
     ) {
         let mdp = TabularMdp::three_state();
-        let (old, new) = (policy_from(&theta), policy_from(&theta_new));
+        let (old, new) = (three_state_policy(&theta), three_state_policy(&theta_new));
         let truth = mdp.exact_gradient(&new);
         for e in [&TrajectoryRatio as &dyn Estimator<TabularSoftmax>, &PerDecision] {
             let m = off_policy_moments(&mdp, &old, &new, e);
@@ -64,7 +58,7 @@ proptest! {
 #[test]
 fn broken_ratios_are_rejected() {
     let mdp = TabularMdp::three_state();
-    let (old, new) = (reference_policy(), policy_from(&[0.9, -0.6, 0.1, 0.2, 0.0, 0.0]));
+    let (old, new) = (reference_policy(), three_state_policy(&[0.9, -0.6, 0.1, 0.2, 0.0, 0.0]));
     let truth = mdp.exact_gradient(&new);
     for e in [&InvertedRatio as &dyn Estimator<TabularSoftmax>, &RatioOneStepLate, &FirstOrder] {
         let m = off_policy_moments(&mdp, &old, &new, e);

@@ -68,24 +68,15 @@ fn bad_flags_are_named_with_what_is_allowed() {
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
 }
 
+/// A run that diverges: Pendulum at a huge step size.
+const DIVERGES: &[&str] =
+    &["train", "--env", "pendulum", "--lr", "1e6", "--iters", "50", "--batch", "2", "--quiet"];
+
 #[test]
 fn divergence_is_an_error_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("run.json");
-    let out = pg(&[
-        "train",
-        "--env",
-        "pendulum",
-        "--lr",
-        "1e6",
-        "--iters",
-        "50",
-        "--batch",
-        "2",
-        "--quiet",
-        "--out",
-        out_file.to_str().unwrap(),
-    ]);
+    let out = pg(&[DIVERGES, &["--out", out_file.to_str().unwrap()]].concat());
     let err = stderr(&out);
     assert!(!out.status.success() && err.contains("NaN or infinite"), "{err}");
     assert!(!err.contains("panicked"));
@@ -105,20 +96,7 @@ fn missing_output_directory_is_named() {
 #[test]
 fn output_path_is_checked_before_training() {
     assert_rejected(
-        &[
-            "train",
-            "--env",
-            "pendulum",
-            "--lr",
-            "1e6",
-            "--iters",
-            "50",
-            "--batch",
-            "2",
-            "--quiet",
-            "--out",
-            "/nonexistent-dir/run.json",
-        ],
+        &[DIVERGES, &["--out", "/nonexistent-dir/run.json"]].concat(),
         &["/nonexistent-dir", "does not exist"],
     );
     let dir = tempfile::tempdir().unwrap();

@@ -22,8 +22,13 @@ use std::sync::Mutex;
 
 /// The fixed policy at which the three-state MDP's gradient is estimated.
 pub fn reference_policy() -> TabularSoftmax {
+    three_state_policy(&[0.4, -0.3, -0.5, 0.6, 0.0, 0.0])
+}
+
+/// A tabular policy for the three-state MDP with parameters `theta` (six of them).
+pub fn three_state_policy(theta: &[f64]) -> TabularSoftmax {
     let mut p = TabularSoftmax::new(3, 2);
-    p.params_mut().assign(&Array1::from(vec![0.4, -0.3, -0.5, 0.6, 0.0, 0.0]));
+    p.params_mut().assign(&Array1::from(theta.to_vec()));
     p
 }
 
@@ -270,8 +275,17 @@ pub fn steps_to_solve(log: &TrainLog) -> Option<usize> {
 /// The median of the runs' steps to 475, counting a run that never got there
 /// as infinitely slow (`None` when at least half never did).
 pub fn median_steps_to_solve(logs: &[TrainLog]) -> Option<f64> {
-    let mut steps: Vec<f64> =
-        logs.iter().map(|l| steps_to_solve(l).map_or(f64::INFINITY, |s| s as f64)).collect();
+    median_steps_to(logs, CARTPOLE_SOLVED)
+}
+
+/// The median of the runs' steps until the mean return of the last 100
+/// episodes first reached `threshold`, counting a run that never got there
+/// as infinitely slow (`None` when at least half never did).
+pub fn median_steps_to(logs: &[TrainLog], threshold: f64) -> Option<f64> {
+    let mut steps: Vec<f64> = logs
+        .iter()
+        .map(|l| l.solved_at(threshold, 100).map_or(f64::INFINITY, |e| e.env_steps as f64))
+        .collect();
     steps.sort_by(f64::total_cmp);
     let n = steps.len();
     let median = if n % 2 == 1 { steps[n / 2] } else { (steps[n / 2 - 1] + steps[n / 2]) / 2.0 };

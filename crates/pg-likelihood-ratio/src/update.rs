@@ -88,18 +88,42 @@ impl<P: Policy, E: Estimator<P>, O: Optimizer> Update<P> for PolicyGradient<E, O
     ) -> Result<UpdateStats, PgError> {
         let mut grad_norm = 0.0;
         for _ in 0..self.steps {
-            let grad = self.estimator.gradient(policy, batch);
-            if !grad.iter().all(|g| g.is_finite()) {
-                return Err(PgError::NonFinite { what: "gradient", iteration });
-            }
-            grad_norm = grad.dot(&grad).sqrt();
-            self.optimizer.ascend(policy.params_mut(), &grad);
+            grad_norm = ascend(&self.estimator, &mut self.optimizer, policy, batch, iteration)?;
         }
-        self.estimator.fit(policy, batch).map_err(|e| match e {
-            PgError::NonFinite { what, .. } => PgError::NonFinite { what, iteration },
-            other => other,
-        })?;
+        fit(&mut self.estimator, policy, batch, iteration)?;
         Ok(UpdateStats { metrics: vec![("grad_norm", grad_norm)] })
     }
+}
+
+/// One optimiser step along the estimate at the current policy. Fails,
+/// naming the gradient and the iteration, if the estimate is not finite;
+/// returns ‖ĝ‖ otherwise.
+pub fn ascend<P: Policy, E: Estimator<P> + ?Sized, O: Optimizer + ?Sized>(
+    estimator: &E,
+    optimizer: &mut O,
+    policy: &mut P,
+    batch: &Batch<P::Action>,
+    iteration: usize,
+) -> Result<f64, PgError> {
+    let grad = estimator.gradient(policy, batch);
+    if !grad.iter().all(|g| g.is_finite()) {
+        return Err(PgError::NonFinite { what: "gradient", iteration });
+    }
+    optimizer.ascend(policy.params_mut(), &grad);
+    Ok(grad.dot(&grad).sqrt())
+}
+
+/// Lets the estimator learn from the batch after the update; an error
+/// that went non-finite is reported at this iteration.
+pub fn fit<P: Policy, E: Estimator<P> + ?Sized>(
+    estimator: &mut E,
+    policy: &P,
+    batch: &Batch<P::Action>,
+    iteration: usize,
+) -> Result<(), PgError> {
+    estimator.fit(policy, batch).map_err(|e| match e {
+        PgError::NonFinite { what, .. } => PgError::NonFinite { what, iteration },
+        other => other,
+    })
 }
 // ANCHOR_END: policy_gradient

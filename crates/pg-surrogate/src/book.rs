@@ -10,7 +10,7 @@ use pg_core::report::{Report, markdown_table};
 use pg_core::rng::seeded;
 use pg_core::{Batch, StepWeights};
 use pg_likelihood_ratio::TrainLog;
-use pg_likelihood_ratio::experiments::learning_curve_plot;
+use pg_likelihood_ratio::experiments::{learning_curve_plot, median_steps_to};
 use plotly::Scatter;
 use plotly::common::{DashType, Line, Mode};
 
@@ -201,7 +201,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         .iter()
         .map(|(name, logs)| format!("{name} {:.0} ({} seeds)", median_final(logs), logs.len()))
         .collect();
-    let median_reach = median_steps_to_target(&full);
+    let median_reach = median_steps_to(&full, ex::PENDULUM_TARGET);
     let text = format!(
         "Settings: hidden layers {:?} for the policy and V, initial log σ {}, Adam step {}, {} episodes of 200 steps \
          per batch, γ = {}, GAE λ = {}, V fitted with {} Adam steps of {} on {} states per batch; {} environment steps \
@@ -236,18 +236,6 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         ablations.join(", "),
     );
     report.write("04-pendulum-table.md", &text)
-}
-
-/// The median over runs of the steps to [`ex::PENDULUM_TARGET`] (a run that
-/// never got there counts as infinitely slow).
-fn median_steps_to_target(logs: &[TrainLog]) -> Option<f64> {
-    let mut steps: Vec<f64> = logs
-        .iter()
-        .map(|l| l.solved_at(ex::PENDULUM_TARGET, 100).map_or(f64::INFINITY, |e| e.env_steps as f64))
-        .collect();
-    steps.sort_by(f64::total_cmp);
-    let m = steps[steps.len() / 2];
-    m.is_finite().then_some(m)
 }
 
 /// Runs chapter 4's experiments and writes its generated files.
