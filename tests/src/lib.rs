@@ -56,3 +56,7 @@ pub struct Chapter04;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/05-importance-sampling.md")]
 pub struct Chapter05;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/06-kl-constraint.md")]
+pub struct Chapter06;

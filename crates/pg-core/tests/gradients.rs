@@ -105,6 +105,39 @@ proptest! {
         prop_assert!(max_scaled_error(&batched, &rowwise) < 1e-12);
     }
 
+    /// The forward-mode product J v against central differences of the
+    /// outputs along v, and against the backward pass by duality:
+    /// cᵀ (J v) = (Jᵀ c) · v for every cotangent c.
+    #[test]
+    fn mlp_jacobian_vector_product(
+        seed in 0u64..1000,
+        hidden in proptest::collection::vec(1usize..7, 0..3),
+        rows in 1usize..6,
+    ) {
+        let net = Mlp::new(3, &hidden, 2);
+        let params = Array1::from(net.init(1.0, &mut seeded(seed)));
+        let v = Array1::from(net.init(1.0, &mut seeded(seed + 1)));
+        let x = ndarray::Array2::from_shape_fn((rows, 3), |(i, j)| ((i * 3 + j) as f64 * 0.61 - seed as f64).sin());
+        let c = ndarray::Array2::from_shape_fn((rows, 2), |(i, j)| ((i * 2 + j) as f64 * 0.9 + seed as f64).cos());
+        let mut batch = MlpBatch::default();
+        net.forward_batch(params.as_slice().unwrap(), x.view(), &mut batch);
+        let jv = net.jvp_batch(params.as_slice().unwrap(), &batch, v.as_slice().unwrap());
+        let h = 1e-5;
+        let outputs = |t: f64| {
+            let mut b = MlpBatch::default();
+            net.forward_batch((&params + &(t * &v)).as_slice().unwrap(), x.view(), &mut b);
+            b.output().to_owned()
+        };
+        let numeric = (outputs(h) - outputs(-h)) / (2.0 * h);
+        for (a, b) in jv.iter().zip(&numeric) {
+            prop_assert!((a - b).abs() < TOL * (1.0 + a.abs()), "J v {a} vs finite differences {b}");
+        }
+        let mut jtc = Array1::zeros(net.num_params());
+        net.backward_batch(params.as_slice().unwrap(), &mut batch, c.view(), jtc.as_slice_mut().unwrap());
+        let (left, right) = ((&jv * &c).sum(), jtc.dot(&v));
+        prop_assert!((left - right).abs() < 1e-12 * (1.0 + left.abs()), "cᵀJv {left} vs (Jᵀc)·v {right}");
+    }
+
     #[test]
     fn bernoulli_score(p in 0.05..0.95f64, a in 0usize..2) {
         let policy = Bernoulli::new(p);

@@ -175,17 +175,6 @@ fn first_order(report: &mut dyn Report) -> Result<(), String> {
     report.write("05-first-order-table.md", &text)
 }
 
-/// The mean over runs of the KL after each update, by iteration (runs cut to the shortest).
-fn mean_kl_per_iteration(logs: &[TrainLog]) -> Vec<f64> {
-    let n = logs.iter().map(|l| l.iterations.len()).min().unwrap_or(0);
-    (0..n)
-        .map(|i| {
-            logs.iter().map(|l| l.iterations[i].update.get("kl").unwrap_or(0.0)).sum::<f64>()
-                / logs.len() as f64
-        })
-        .collect()
-}
-
 fn reuse(report: &mut dyn Report) -> Result<(), String> {
     let setup = reuse_setup(report.quick());
     report.start(&format!(
@@ -204,7 +193,7 @@ fn reuse(report: &mut dyn Report) -> Result<(), String> {
     let kl: Vec<(&str, Vec<f64>, Vec<f64>)> = groups
         .iter()
         .map(|(name, logs)| {
-            let y = mean_kl_per_iteration(logs);
+            let y = ex::mean_metric_per_iteration(logs, "kl");
             (*name, (0..y.len()).map(|i| i as f64).collect(), y)
         })
         .collect();

@@ -262,3 +262,15 @@ pub fn reuse_runs(setup: &ReuseSetup) -> Result<Vec<Vec<pg_likelihood_ratio::Tra
             .collect::<Result<Vec<_>, _>>()?;
     Ok(logs.chunks(setup.cartpole.seeds.len()).map(<[_]>::to_vec).collect())
 }
+
+/// The mean over runs of an update metric (`kl`, `ess`, ...) after each
+/// update, by iteration (runs cut to the shortest; a missing value counts as 0).
+pub fn mean_metric_per_iteration(logs: &[pg_likelihood_ratio::TrainLog], metric: &str) -> Vec<f64> {
+    let n = logs.iter().map(|l| l.iterations.len()).min().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            logs.iter().map(|l| l.iterations[i].update.get(metric).unwrap_or(0.0)).sum::<f64>()
+                / logs.len() as f64
+        })
+        .collect()
+}

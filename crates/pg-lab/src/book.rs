@@ -27,6 +27,7 @@ pub const CHAPTERS: &[Chapter] = &[
         generated: pg_importance_sampling::book::GENERATED,
         write: pg_importance_sampling::book::write,
     },
+    Chapter { generated: pg_kl_constraint::book::GENERATED, write: pg_kl_constraint::book::write },
 ];
 
 /// Whether `name` is a file some chapter generates.

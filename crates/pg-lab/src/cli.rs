@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train one policy and print a JSON summary as the last line of stdout.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Run every chapter's experiment, write figures and tables, and build the HTML book.
     Book(BookArgs),
     /// Measure throughput (environment steps, rollouts, gradients, training) and print JSON.
@@ -35,6 +35,14 @@ pub enum Algo {
     Baseline,
     /// Chapter 5: several steps per batch, corrected by importance ratios (see --reuse and --estimator).
     Offpolicy,
+    /// Chapter 6: the natural policy gradient, a step of quadratic KL --delta (cartpole, pendulum).
+    Npg,
+    /// Chapter 6: TRPO, the natural step with a line search on the measured KL (see --delta).
+    Trpo,
+    /// Chapter 6: PPO with the clipped objective (see --clip, --epochs, --minibatch).
+    Ppo,
+    /// Chapter 6: PPO with the adaptive KL penalty (see --kl-target, --epochs, --minibatch).
+    PpoKl,
 }
 
 /// Off-policy estimators for `--algo offpolicy`.
@@ -95,29 +103,34 @@ pub struct TrainArgs {
     /// Seeds the initial weights and every sampled episode.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Gradient steps [default: 200 cartpole, 1250 pendulum, 100 mdp, 50 stay].
+    /// Gradient steps [default: 200 cartpole, 1250 pendulum, 100 mdp, 50 stay; no limit for chapter 6's
+    /// algorithms, which stop at --max-env-steps].
     #[arg(long, value_parser = at_least_one)]
     pub iters: Option<usize>,
-    /// Episodes per gradient step [default: 32 cartpole, 4 pendulum, 32 mdp, 16 stay].
+    /// Episodes per batch [default: 32 cartpole, 4 pendulum, 32 mdp, 16 stay; 8 cartpole for chapter 6's
+    /// algorithms].
     #[arg(long, value_parser = at_least_one)]
     pub batch: Option<usize>,
-    /// Stop after the iteration that brings the environment steps to at least this many [default: no limit].
+    /// Stop after the iteration that brings the environment steps to at least this many [default: no limit;
+    /// 100000 cartpole and 200000 pendulum for chapter 6's algorithms].
     #[arg(long, value_parser = at_least_one)]
     pub max_env_steps: Option<usize>,
-    /// Adam's step size [default: 0.003 cartpole, 0.001 pendulum, 0.05 mdp and stay].
+    /// Adam's step size [default: 0.003 cartpole, 0.001 pendulum, 0.05 mdp and stay, 0.001 for PPO; not
+    /// for npg and trpo, whose step is set by --delta].
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
     pub lr: Option<f64>,
     /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32 cartpole, 64,64 pendulum; not tabular].
     #[arg(long, value_parser = widths)]
     pub hidden: Option<Widths>,
-    /// Discount, from 0 to 1 [default: 1 for reward-to-go, 0.99 for the value baseline; not for mean or optimal].
+    /// Discount, from 0 to 1 [default: 1 for reward-to-go, 0.99 for the value baseline; for chapter 6's
+    /// algorithms 0.99 cartpole, 0.9 pendulum; not for mean or optimal].
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
     pub gamma: Option<f64>,
     /// The baseline of --algo baseline.
     #[arg(long, value_enum)]
     pub baseline: Option<BaselineName>,
-    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [default: 0.95 on pendulum, none
-    /// elsewhere; --baseline value only].
+    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [default: 0.95 on pendulum and
+    /// for chapter 6's algorithms, none elsewhere; --baseline value and chapter 6's algorithms only].
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
     pub gae_lambda: Option<f64>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
@@ -140,6 +153,21 @@ pub struct TrainArgs {
     /// it off [default: true for pendulum, false for cartpole; not tabular].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub normalize_advantages: Option<bool>,
+    /// The trust region δ on the mean KL per update for --algo npg and trpo, greater than 0 [default: 0.01].
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    pub delta: Option<f64>,
+    /// PPO's clip range ε, between 0 and 1 exclusive [default: 0.2; --algo ppo only].
+    #[arg(long, value_parser = open_unit_interval, allow_hyphen_values = true)]
+    pub clip: Option<f64>,
+    /// The KL per update that --algo ppo-kl adapts its penalty towards, greater than 0 [default: 0.01].
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    pub kl_target: Option<f64>,
+    /// PPO's passes over each batch, at least 1 [default: 10; --algo ppo and ppo-kl only].
+    #[arg(long, value_parser = at_least_one)]
+    pub epochs: Option<usize>,
+    /// PPO's environment steps per minibatch, at least 1 [default: 64; --algo ppo and ppo-kl only].
+    #[arg(long, value_parser = at_least_one)]
+    pub minibatch: Option<usize>,
     /// Compute the gradient one step at a time instead of through the batched surrogate (the
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
     #[arg(long)]
@@ -188,6 +216,13 @@ fn unit_interval(s: &str) -> Result<f64, String> {
     }
 }
 
+fn open_unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!("'{s}' is not allowed: use a number between 0 and 1, exclusive, e.g. 0.2")),
+    }
+}
+
 fn widths(s: &str) -> Result<Widths, String> {
     if s.trim().is_empty() {
         return Ok(Widths(vec![]));
@@ -221,6 +256,9 @@ mod tests {
         assert!(unit_interval("1.5").unwrap_err().contains("'1.5'"));
         assert!(unit_interval("-0.1").is_err() && unit_interval("nan").is_err());
         assert_eq!(unit_interval("1").unwrap(), 1.0);
+        assert!(open_unit_interval("1").unwrap_err().contains("'1'"));
+        assert!(open_unit_interval("0").is_err() && open_unit_interval("nan").is_err());
+        assert_eq!(open_unit_interval("0.2").unwrap(), 0.2);
         assert_eq!(widths("").unwrap(), Widths(vec![]));
         assert_eq!(widths("32, 16").unwrap(), Widths(vec![32, 16]));
         assert!(widths("32,0").unwrap_err().contains("'0'"));

@@ -11,6 +11,8 @@ use pg_core::rng::substream;
 use pg_core::{Env, Policy};
 use pg_importance_sampling::reuse::Reuse;
 use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio};
+use pg_kl_constraint::Head;
+use pg_kl_constraint::experiments::{Algo as KlAlgo, EVAL_EPISODES, Setup as KlSetup, deterministic_return};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, Update, train};
 use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use pg_surrogate::{BatchedPolicy, Surrogate};
@@ -21,15 +23,24 @@ use std::time::Instant;
 const WINDOW: usize = 100;
 
 pub fn run(args: &TrainArgs) -> Result<(), String> {
+    check_options(args)?;
     let (iters, batch, lr) = args.env.defaults();
-    let config = TrainConfig {
-        iters: args.iters.unwrap_or(iters),
-        batch: args.batch.unwrap_or(batch),
-        seed: args.seed,
-        max_env_steps: args.max_env_steps,
+    let kl = kl_setup(args);
+    let config = match &kl {
+        Some(setup) => TrainConfig {
+            iters: args.iters.unwrap_or(usize::MAX),
+            batch: setup.batch,
+            seed: args.seed,
+            max_env_steps: Some(args.max_env_steps.unwrap_or(setup.max_env_steps)),
+        },
+        None => TrainConfig {
+            iters: args.iters.unwrap_or(iters),
+            batch: args.batch.unwrap_or(batch),
+            seed: args.seed,
+            max_env_steps: args.max_env_steps,
+        },
     };
     config.validate().map_err(|e| e.to_string())?;
-    check_options(args)?;
     let asked = |flag: Option<bool>| flag == Some(true);
     if (asked(args.normalize_observations) || asked(args.normalize_advantages))
         && matches!(args.env, EnvName::Mdp | EnvName::Stay)
@@ -40,7 +51,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
             env_name(args.env)
         ));
     }
-    let lr = args.lr.unwrap_or(lr);
+    let lr = args.lr.unwrap_or(kl.as_ref().map_or(lr, |setup| setup.lr));
     if let Some(path) = &args.out {
         check_writable(path)?;
     }
@@ -53,8 +64,11 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         }
         (Some(w), _) => w.0.clone(),
         (None, EnvName::Mdp | EnvName::Stay) => vec![],
-        (None, EnvName::Pendulum) => vec![64, 64],
-        (None, _) => vec![32, 32],
+        (None, _) => match &kl {
+            Some(setup) => setup.hidden.clone(),
+            None if args.env == EnvName::Pendulum => vec![64, 64],
+            None => vec![32, 32],
+        },
     };
     let policy_name = match args.env {
         EnvName::Cartpole => "categorical (softmax over an MLP)",
@@ -64,32 +78,38 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let hidden = &hidden;
     let init_rng = &mut substream(args.seed, 1_000);
     let start = Instant::now();
+    let mut evaluation = None;
     let (log, threshold) = match args.env {
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
-            let estimator = network_estimator(args, 4)?;
+            let update = network_update(args, kl.as_ref(), hidden, 4, lr)?;
             if normalize_observations(args) {
-                fit(NormalizedObservations::new(CartPole::new()), &mut policy, args, &config, lr, estimator)?
+                fit(NormalizedObservations::new(CartPole::new()), &mut policy, args, &config, update)?
             } else {
-                fit(CartPole::new(), &mut policy, args, &config, lr, estimator)?
+                fit(CartPole::new(), &mut policy, args, &config, update)?
             }
         }
         EnvName::Pendulum => {
             let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
-            let estimator = network_estimator(args, 3)?;
+            let update = network_update(args, kl.as_ref(), hidden, 3, lr)?;
             if normalize_observations(args) {
-                fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, lr, estimator)?
+                fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, update)?
             } else {
-                fit(Pendulum::new(), &mut policy, args, &config, lr, estimator)?
+                let run = fit(Pendulum::new(), &mut policy, args, &config, update)?;
+                // The policy saw raw observations, so the mean action can be evaluated directly.
+                evaluation = Some(deterministic_return(&policy, EVAL_EPISODES, 10_000 + args.seed));
+                run
             }
         }
         EnvName::Mdp => {
             let mut policy = TabularSoftmax::new(3, 2);
-            fit(TabularMdp::three_state(), &mut policy, args, &config, lr, estimator(args, 3, true)?)?
+            let update = policy_gradient(args, lr, estimator(args, 3, true)?)?;
+            fit(TabularMdp::three_state(), &mut policy, args, &config, update)?
         }
         EnvName::Stay => {
             let mut policy = TabularSoftmax::new(1, 2);
-            fit(Stay::with_limit(1000), &mut policy, args, &config, lr, estimator(args, 1, true)?)?
+            let update = policy_gradient(args, lr, estimator(args, 1, true)?)?;
+            fit(Stay::with_limit(1000), &mut policy, args, &config, update)?
         }
     };
     let wall = start.elapsed().as_secs_f64();
@@ -102,11 +122,17 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "gae_lambda": gae_lambda(args),
         "reuse": (args.algo == Algo::Offpolicy).then(|| reuse(args)),
         "estimator": (args.algo == Algo::Offpolicy).then(|| off_policy_name(off_policy_estimator(args))),
+        "delta": kl.as_ref().filter(|_| natural(args.algo)).map(|s| s.delta),
+        "clip": kl.as_ref().filter(|_| args.algo == Algo::Ppo).map(|s| s.clip),
+        "kl_target": kl.as_ref().filter(|_| args.algo == Algo::PpoKl).map(|s| s.kl_target),
+        "epochs": kl.as_ref().filter(|_| ppo(args.algo)).map(|s| s.epochs),
+        "minibatch": kl.as_ref().filter(|_| ppo(args.algo)).map(|s| s.minibatch),
+        "max_grad_norm": kl.as_ref().filter(|_| ppo(args.algo)).and_then(|s| s.max_grad_norm),
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
         "batch": config.batch,
-        "lr": lr,
+        "lr": (!natural(args.algo)).then_some(lr),
         "policy": policy_name,
         "normalize_observations": normalize_observations(args),
         "normalize_advantages": normalize_advantages(args),
@@ -120,6 +146,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "wall_seconds": wall,
         "env_steps_per_second": env_steps as f64 / wall.max(1e-9),
         "final_mean_return": log.final_mean_return(WINDOW),
+        "deterministic_eval": evaluation,
+        "deterministic_eval_episodes": evaluation.map(|_| EVAL_EPISODES),
         "solved_threshold": threshold,
         "solved_at_steps": solved.map(|e| e.env_steps),
         "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -150,7 +178,44 @@ fn algo_name(algo: Algo) -> &'static str {
         Algo::RewardToGo => "reward-to-go",
         Algo::Baseline => "baseline",
         Algo::Offpolicy => "offpolicy",
+        Algo::Npg => "npg",
+        Algo::Trpo => "trpo",
+        Algo::Ppo => "ppo",
+        Algo::PpoKl => "ppo-kl",
     }
+}
+
+/// Chapter 6's natural-gradient algorithms, whose step is set by δ.
+fn natural(algo: Algo) -> bool {
+    matches!(algo, Algo::Npg | Algo::Trpo)
+}
+
+/// Chapter 6's PPO variants.
+fn ppo(algo: Algo) -> bool {
+    matches!(algo, Algo::Ppo | Algo::PpoKl)
+}
+
+/// Chapter 6's settings for the environment, with the command line's
+/// choices applied, if the algorithm is one of chapter 6's.
+fn kl_setup(args: &TrainArgs) -> Option<KlSetup> {
+    if !(natural(args.algo) || ppo(args.algo)) {
+        return None;
+    }
+    let mut setup = if args.env == EnvName::Pendulum { KlSetup::pendulum() } else { KlSetup::cartpole() };
+    setup.seeds = vec![args.seed];
+    if let Some(w) = &args.hidden {
+        setup.hidden = w.0.clone();
+    }
+    setup.batch = args.batch.unwrap_or(setup.batch);
+    setup.delta = args.delta.unwrap_or(setup.delta);
+    setup.clip = args.clip.unwrap_or(setup.clip);
+    setup.kl_target = args.kl_target.unwrap_or(setup.kl_target);
+    setup.epochs = args.epochs.unwrap_or(setup.epochs);
+    setup.minibatch = args.minibatch.unwrap_or(setup.minibatch);
+    setup.lr = args.lr.unwrap_or(setup.lr);
+    setup.gamma = args.gamma.unwrap_or(setup.gamma);
+    setup.lambda = args.gae_lambda.unwrap_or(setup.lambda);
+    Some(setup)
 }
 
 fn off_policy_name(e: OffPolicyEstimator) -> &'static str {
@@ -198,24 +263,30 @@ fn pendulum_defaults(args: &TrainArgs) -> bool {
     args.env == EnvName::Pendulum
 }
 
-/// Whether observations are standardised.
+/// Whether observations are standardised (chapter 4's Pendulum runs; chapter 6's runs do without).
 fn normalize_observations(args: &TrainArgs) -> bool {
-    args.normalize_observations.unwrap_or(pendulum_defaults(args))
+    args.normalize_observations.unwrap_or(pendulum_defaults(args) && kl_setup(args).is_none())
 }
 
 /// Whether the weights are standardised within each batch.
 fn normalize_advantages(args: &TrainArgs) -> bool {
-    args.normalize_advantages.unwrap_or(pendulum_defaults(args))
+    args.normalize_advantages.unwrap_or(pendulum_defaults(args) || kl_setup(args).is_some())
 }
 
 /// GAE's λ, if the weights are generalised advantages.
 fn gae_lambda(args: &TrainArgs) -> Option<f64> {
+    if let Some(setup) = kl_setup(args) {
+        return Some(setup.lambda);
+    }
     let value = args.algo == Algo::Baseline && baseline(args) == BaselineName::Value;
     args.gae_lambda.or((value && pendulum_defaults(args)).then_some(0.95))
 }
 
 /// The discount in use, if the algorithm has one.
 fn gamma(args: &TrainArgs) -> Option<f64> {
+    if let Some(setup) = kl_setup(args) {
+        return Some(setup.gamma);
+    }
     match (args.algo, baseline(args)) {
         (Algo::RewardToGo, _) => Some(args.gamma.unwrap_or(1.0)),
         (Algo::Baseline, BaselineName::Value) => Some(args.gamma.unwrap_or(0.99)),
@@ -245,12 +316,45 @@ fn check_options(args: &TrainArgs) -> Result<(), String> {
             }
         ));
     }
-    if args.gae_lambda.is_some() && !(args.algo == Algo::Baseline && baseline(args) == BaselineName::Value) {
+    let constrained = kl_setup(args).is_some();
+    if args.gae_lambda.is_some()
+        && !(constrained || (args.algo == Algo::Baseline && baseline(args) == BaselineName::Value))
+    {
         return Err(
             "--gae-lambda is not allowed here: GAE needs the learned value; use it with --algo baseline \
-                    --baseline value"
+                    --baseline value, npg, trpo, ppo or ppo-kl"
                 .into(),
         );
+    }
+    let refuse = |flag: &str, given: bool, allowed: bool, where_: &str| {
+        if given && !allowed {
+            Err(format!("{flag} is not allowed with --algo {algo}: use it with {where_}"))
+        } else {
+            Ok(())
+        }
+    };
+    refuse("--delta", args.delta.is_some(), natural(args.algo), "--algo npg or trpo")?;
+    refuse("--clip", args.clip.is_some(), args.algo == Algo::Ppo, "--algo ppo")?;
+    refuse("--kl-target", args.kl_target.is_some(), args.algo == Algo::PpoKl, "--algo ppo-kl")?;
+    refuse("--epochs", args.epochs.is_some(), ppo(args.algo), "--algo ppo or ppo-kl")?;
+    refuse("--minibatch", args.minibatch.is_some(), ppo(args.algo), "--algo ppo or ppo-kl")?;
+    refuse(
+        "--lr",
+        args.lr.is_some(),
+        !natural(args.algo),
+        "the other algorithms (the step of npg and trpo is set by --delta)",
+    )?;
+    refuse(
+        "--per-step-gradient",
+        args.per_step_gradient,
+        !constrained,
+        "chapters 1-5's algorithms (chapter 6's work on whole batches)",
+    )?;
+    if constrained && matches!(args.env, EnvName::Mdp | EnvName::Stay) {
+        return Err(format!(
+            "--algo {algo} is not allowed with --env {}: it needs a network policy; use it with cartpole or pendulum",
+            env_name(args.env)
+        ));
     }
     Ok(())
 }
@@ -266,6 +370,12 @@ fn estimator<P: Policy + 'static>(
     check_options(args)?;
     let err = |e: pg_core::PgError| e.to_string();
     Ok(match args.algo {
+        Algo::Npg | Algo::Trpo | Algo::Ppo | Algo::PpoKl => {
+            return Err(format!(
+                "--algo {} has no estimator of its own: it is an update over GAE advantages",
+                algo_name(args.algo)
+            ));
+        }
         Algo::Reinforce => Box::new(Reinforce),
         Algo::RewardToGo => Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(err)?),
         Algo::Offpolicy => match off_policy_estimator(args) {
@@ -310,33 +420,81 @@ fn network_estimator<P: BatchedPolicy + 'static>(
     Ok(if args.per_step_gradient { estimator } else { Box::new(Surrogate(estimator)) })
 }
 
-/// Runs `estimator` with a progress bar; returns the log and the solved threshold.
+/// Chapters 1-5's update: Adam along the estimator, once per batch or
+/// (`--algo offpolicy`) `--reuse` times.
+fn policy_gradient<P>(
+    args: &TrainArgs,
+    lr: f64,
+    estimator: Box<dyn Estimator<P>>,
+) -> Result<Box<dyn Update<P>>, String>
+where
+    P: Policy + Clone + 'static,
+{
+    let err = |e: pg_core::PgError| e.to_string();
+    Ok(if args.algo == Algo::Offpolicy {
+        Box::new(Reuse::adam(estimator, lr, reuse(args)).map_err(err)?)
+    } else {
+        Box::new(PolicyGradient::adam(estimator, lr).map_err(err)?)
+    })
+}
+
+/// The update for a network policy: chapter 6's constrained update when
+/// `kl` holds its settings, chapters 1-5's otherwise.
+fn network_update<P>(
+    args: &TrainArgs,
+    kl: Option<&KlSetup>,
+    hidden: &[usize],
+    obs_dim: usize,
+    lr: f64,
+) -> Result<Box<dyn Update<P>>, String>
+where
+    P: Head + BatchedPolicy + 'static,
+{
+    let err = |e: pg_core::PgError| e.to_string();
+    let Some(setup) = kl else {
+        return policy_gradient(args, lr, network_estimator(args, obs_dim)?);
+    };
+    let setup = KlSetup { hidden: hidden.to_vec(), ..setup.clone() };
+    let gae = setup.value_baseline(obs_dim, args.seed).map_err(err)?;
+    let estimator: Box<dyn Estimator<P> + Send> =
+        if normalize_advantages(args) { Box::new(NormalizedAdvantages(gae)) } else { Box::new(gae) };
+    let algo = match args.algo {
+        Algo::Npg => KlAlgo::Npg,
+        Algo::Trpo => KlAlgo::Trpo,
+        Algo::Ppo => KlAlgo::Ppo,
+        _ => KlAlgo::PpoPenalty,
+    };
+    let update = setup.update(algo, estimator, args.seed).map_err(err)?;
+    Ok(update)
+}
+
+/// Runs `update` with a progress bar (over the step budget if there is
+/// one, else over iterations); returns the log and the solved threshold.
 fn fit<E, P>(
     mut env: E,
     policy: &mut P,
     args: &TrainArgs,
     config: &TrainConfig,
-    lr: f64,
-    estimator: Box<dyn Estimator<P>>,
+    mut update: Box<dyn Update<P>>,
 ) -> Result<(TrainLog, Option<f64>), String>
 where
     E: Env,
     P: Policy<Action = E::Action> + Clone + 'static,
 {
-    let err = |e: pg_core::PgError| e.to_string();
-    let mut update: Box<dyn Update<P>> = if args.algo == Algo::Offpolicy {
-        Box::new(Reuse::adam(estimator, lr, reuse(args)).map_err(err)?)
-    } else {
-        Box::new(PolicyGradient::adam(estimator, lr).map_err(err)?)
+    let (length, unit) = match config.max_env_steps {
+        Some(budget) => (budget, "env steps"),
+        None => (config.iters, "iters"),
     };
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.iters as u64) };
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(length as u64) };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} iters  {msg}  [{elapsed_precise} < {eta}]")
-            .expect("a valid progress template"),
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {unit}  {{msg}}  [{{elapsed_precise}} < {{eta}}]"
+        ))
+        .expect("a valid progress template"),
     );
     let threshold = env.solved_threshold();
     let log = train(&mut env, policy, update.as_mut(), config, |s| {
-        bar.set_position(s.iter as u64 + 1);
+        bar.set_position(if config.max_env_steps.is_some() { s.env_steps } else { s.iter + 1 } as u64);
         let extra: String = s
             .update
             .metrics

@@ -30,7 +30,7 @@ fn bad_flags_are_named_with_what_is_allowed() {
     assert_rejected(&["train", "--batch", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--iters", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--env", "mountaincar"], &["mountaincar", "cartpole", "pendulum"]);
-    assert_rejected(&["train", "--algo", "ppo"], &["ppo", "reinforce", "reward-to-go"]);
+    assert_rejected(&["train", "--algo", "sac"], &["sac", "reinforce", "trpo", "ppo"]);
     assert_rejected(&["train", "--algo", "reward-to-go", "--gamma", "1.5"], &["'1.5'", "from 0 to 1"]);
     assert_rejected(&["train", "--algo", "reward-to-go", "--gamma", "-0.5"], &["'-0.5'", "from 0 to 1"]);
     assert_rejected(&["train", "--algo", "reinforce", "--gamma", "0.9"], &["--gamma", "reward-to-go"]);
@@ -66,6 +66,62 @@ fn bad_flags_are_named_with_what_is_allowed() {
         &["--normalize-observations", "cartpole"],
     );
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
+}
+
+#[test]
+fn bad_kl_constraint_flags_are_named_with_what_is_allowed() {
+    assert_rejected(&["train", "--algo", "trpo", "--delta", "0"], &["'0'", "greater than 0"]);
+    assert_rejected(&["train", "--algo", "npg", "--delta", "-0.01"], &["'-0.01'", "greater than 0"]);
+    assert_rejected(&["train", "--algo", "trpo", "--delta", "inf"], &["'inf'", "finite"]);
+    assert_rejected(&["train", "--algo", "ppo", "--clip", "1"], &["'1'", "between 0 and 1"]);
+    assert_rejected(&["train", "--algo", "ppo", "--clip", "-0.2"], &["'-0.2'", "between 0 and 1"]);
+    assert_rejected(&["train", "--algo", "ppo", "--epochs", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--algo", "ppo", "--epochs", "2.5"], &["'2.5'", "at least 1"]);
+    assert_rejected(&["train", "--algo", "ppo", "--minibatch", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--algo", "ppo-kl", "--kl-target", "0"], &["'0'", "greater than 0"]);
+    assert_rejected(&["train", "--algo", "ppo", "--delta", "0.01"], &["--delta", "--algo npg or trpo"]);
+    assert_rejected(&["train", "--algo", "trpo", "--clip", "0.2"], &["--clip", "--algo ppo"]);
+    assert_rejected(&["train", "--algo", "reinforce", "--epochs", "4"], &["--epochs", "--algo ppo"]);
+    assert_rejected(&["train", "--algo", "ppo", "--kl-target", "0.01"], &["--kl-target", "--algo ppo-kl"]);
+    assert_rejected(&["train", "--algo", "trpo", "--lr", "0.01"], &["--lr", "--delta"]);
+    assert_rejected(&["train", "--algo", "ppo", "--per-step-gradient"], &["--per-step-gradient"]);
+    assert_rejected(&["train", "--algo", "trpo", "--env", "mdp"], &["trpo", "mdp", "cartpole or pendulum"]);
+}
+
+#[test]
+fn constrained_updates_report_their_kl_per_iteration() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, algo, extra) in [
+        ("cartpole", "trpo", ["--delta", "0.02"]),
+        ("cartpole", "npg", ["--delta", "0.02"]),
+        ("pendulum", "ppo", ["--epochs", "2"]),
+        ("cartpole", "ppo-kl", ["--kl-target", "0.02"]),
+    ] {
+        let file = dir.path().join(format!("{env}-{algo}.json"));
+        let args = [
+            &["train", "--env", env, "--algo", algo, "--max-env-steps", "3000", "--quiet", "--out"][..],
+            &[file.to_str().unwrap()],
+            &extra[..],
+        ]
+        .concat();
+        let out = pg(&args);
+        assert!(out.status.success(), "{algo}: {}", stderr(&out));
+        let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(run["algo"].as_str(), Some(algo));
+        assert!(run["env_steps"].as_u64().unwrap() >= 3000, "{run}");
+        // Pendulum's summary evaluates the final policy's mean action (raw observations by default here).
+        assert_eq!(run["deterministic_eval"].is_f64(), env == "pendulum", "{run}");
+        let iterations = run["iterations"].as_array().unwrap();
+        assert!(!iterations.is_empty());
+        for it in iterations {
+            let kl = it["kl"].as_f64().unwrap();
+            assert!(kl >= 0.0, "{it}");
+            if algo == "trpo" {
+                // An accepted step stays inside the trust region.
+                assert!(kl <= 0.02, "{it}");
+            }
+        }
+    }
 }
 
 /// A run that diverges: Pendulum at a huge step size.

@@ -4,7 +4,7 @@
 //! check them.
 
 use crate::exact::{Moments, exact_moments};
-use crate::train::{TrainConfig, TrainLog, train};
+use crate::train::{Episode, TrainConfig, TrainLog, train};
 use crate::{BehaviourCloning, Estimator, PolicyGradient, Reinforce};
 
 pub mod broken;
@@ -239,14 +239,21 @@ where
 /// `grid` (environment steps), for every run; a run contributes only up to
 /// the steps it took.
 pub fn steps_spread(logs: &[TrainLog], grid: &[f64], window: usize) -> Spread {
+    spread_over(logs, grid, window, |e| e.env_steps as f64)
+}
+
+/// The mean return of the last `window` episodes finished by each point of
+/// `grid`, where an episode's position is `x(episode)` (environment steps,
+/// wall seconds, ...), for every run; a run contributes only up to its last episode.
+pub fn spread_over(logs: &[TrainLog], grid: &[f64], window: usize, x: impl Fn(&Episode) -> f64) -> Spread {
     let runs: Vec<Vec<f64>> = logs
         .iter()
         .map(|log| {
-            let last = log.env_steps() as f64;
+            let last = log.episodes.last().map_or(0.0, &x);
             grid.iter()
-                .take_while(|&&x| x <= last)
-                .map(|&x| {
-                    let done = log.episodes.partition_point(|e| e.env_steps as f64 <= x);
+                .take_while(|&&g| g <= last)
+                .map(|&g| {
+                    let done = log.episodes.partition_point(|e| x(e) <= g);
                     let tail = &log.episodes[done.saturating_sub(window)..done];
                     tail.iter().map(|e| e.ret).sum::<f64>() / tail.len().max(1) as f64
                 })

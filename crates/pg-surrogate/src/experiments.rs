@@ -102,19 +102,8 @@ pub const PENDULUM_TARGET: f64 = -400.0;
 /// Trains a Gaussian MLP policy on Pendulum with GAE from a learned value
 /// baseline, the gradient computed through the surrogate in one batched pass.
 pub fn train_pendulum(seed: u64, setup: &PendulumSetup) -> Result<TrainLog, PgError> {
-    let init = &mut substream(seed, 1_000);
-    let mut policy = if setup.state_std {
-        Gaussian::mlp_state_std(3, &setup.hidden, 1, setup.log_std, init)
-    } else {
-        Gaussian::mlp(3, &setup.hidden, 1, setup.log_std, init)
-    };
-    let value =
-        ValueFunction::new(3, &setup.hidden, setup.value_lr, setup.value_steps, &mut substream(seed, 2_000))?
-            .with_minibatch(setup.value_minibatch)?;
-    let gae = ValueBaseline::new(value, setup.gamma)?.with_gae(setup.lambda)?;
-    let estimator: Box<dyn Estimator<Gaussian> + Send> =
-        if setup.normalize_advantages { Box::new(NormalizedAdvantages(gae)) } else { Box::new(gae) };
-    let mut update = PolicyGradient::adam(Surrogate(estimator), setup.lr)?;
+    let mut policy = pendulum_policy(seed, setup);
+    let mut update = pendulum_update(seed, setup)?;
     let config =
         TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
     if setup.normalize_observations {
@@ -123,6 +112,32 @@ pub fn train_pendulum(seed: u64, setup: &PendulumSetup) -> Result<TrainLog, PgEr
         train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
     }
 }
+
+/// The policy of seed `seed`: an MLP mean, σ free or state-dependent.
+pub fn pendulum_policy(seed: u64, setup: &PendulumSetup) -> Gaussian {
+    let init = &mut substream(seed, 1_000);
+    if setup.state_std {
+        Gaussian::mlp_state_std(3, &setup.hidden, 1, setup.log_std, init)
+    } else {
+        Gaussian::mlp(3, &setup.hidden, 1, setup.log_std, init)
+    }
+}
+
+/// One Adam step per batch along GAE(λ) advantages (standardised if the
+/// setup says so), through the surrogate.
+pub fn pendulum_update(seed: u64, setup: &PendulumSetup) -> Result<PendulumUpdate, PgError> {
+    let value =
+        ValueFunction::new(3, &setup.hidden, setup.value_lr, setup.value_steps, &mut substream(seed, 2_000))?
+            .with_minibatch(setup.value_minibatch)?;
+    let gae = ValueBaseline::new(value, setup.gamma)?.with_gae(setup.lambda)?;
+    let estimator: Box<dyn Estimator<Gaussian> + Send> =
+        if setup.normalize_advantages { Box::new(NormalizedAdvantages(gae)) } else { Box::new(gae) };
+    PolicyGradient::adam(Surrogate(estimator), setup.lr)
+}
+
+/// The update of [`pendulum_update`].
+pub type PendulumUpdate =
+    PolicyGradient<Surrogate<Box<dyn Estimator<Gaussian> + Send>>, pg_core::optim::Adam>;
 // ANCHOR_END: train_pendulum
 
 /// One run per seed, on every core.

@@ -223,4 +223,32 @@ impl Mlp {
         }
     }
     // ANCHOR_END: backward_batch
+
+    // ANCHOR: jvp_batch
+    /// The Jacobian-vector product: how every row's output moves when the
+    /// parameters move along `tangent`, (∂ outputₘ / ∂ params) · v, with the
+    /// activations of the last [`Mlp::forward_batch`]. Forward mode, layer by
+    /// layer: Żₗ₊₁ = Aₗ Ẇₗᵀ + Ȧₗ Wₗᵀ + ḃₗ, and Ȧₗ₊₁ = (1 − Aₗ₊₁²) ⊙ Żₗ₊₁
+    /// through tanh (the inputs do not move: Ȧ₀ = 0).
+    pub fn jvp_batch(&self, params: &[f64], batch: &MlpBatch, tangent: &[f64]) -> Array2<f64> {
+        let layers = self.sizes.len() - 1;
+        let rows = batch.acts[0].nrows();
+        let mut moved: Option<Array2<f64>> = None;
+        for l in 0..layers {
+            let (w, _, _) = self.layer(params, l);
+            let (dw, db, _) = self.layer(tangent, l);
+            let mut out =
+                ndarray::ArrayView1::from(db).broadcast((rows, db.len())).expect("bias row").to_owned();
+            general_mat_mul(1.0, &batch.acts[l], &dw.t(), 1.0, &mut out);
+            if let Some(input) = &moved {
+                general_mat_mul(1.0, input, &w.t(), 1.0, &mut out);
+            }
+            if l + 1 < layers {
+                ndarray::Zip::from(&mut out).and(&batch.acts[l + 1]).for_each(|d, &a| *d *= 1.0 - a * a);
+            }
+            moved = Some(out);
+        }
+        moved.expect("an MLP has an output layer")
+    }
+    // ANCHOR_END: jvp_batch
 }

@@ -1,0 +1,588 @@
+//! Chapter 6's figures and tables: [`write`] runs the chapter's experiments
+//! and writes every file that `book/src/06-kl-constraint.md` includes.
+
+use crate::experiments::checks::{
+    EXACT_TOL, FD_TOL, direction, fisher_errors, gaussian_case, kl_gradient_error, softmax_case,
+};
+use crate::experiments::{self as ex, Algo, Setup, StepRule, broken};
+use crate::{Fisher, Head, Samples, conjugate_gradient, mean_kl};
+use ndarray::{Array1, Array2};
+use pg_core::plot::{self, Axes, Spread};
+use pg_core::policy::{Categorical, Gaussian, MlpBatch};
+use pg_core::report::{Report, markdown_table};
+use pg_core::seeded;
+use pg_importance_sampling::experiments::mean_metric_per_iteration;
+use pg_likelihood_ratio::experiments::{
+    self as ch1, CartPoleSetup, parallel_map, spread_over, steps_to_solve,
+};
+use pg_likelihood_ratio::{Estimator, Reinforce, TrainLog};
+use rand::RngExt;
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] = &[
+    "06-checks.md",
+    "06-cg.md",
+    "06-step-size-kl.html",
+    "06-step-size-returns.html",
+    "06-step-size-table.md",
+    "06-cartpole.html",
+    "06-cartpole-seconds.html",
+    "06-cartpole-table.md",
+    "06-pendulum.html",
+    "06-pendulum-seconds.html",
+    "06-pendulum-table.md",
+];
+
+/// Seeds of the check table (the largest error over them is shown).
+const CHECK_SEEDS: u64 = 8;
+
+/// The step rules of the robustness experiment.
+pub const STEP_RULES: [StepRule; 5] = [
+    StepRule::Gradient(0.01),
+    StepRule::Gradient(0.1),
+    StepRule::Gradient(1.0),
+    StepRule::Npg(0.01),
+    StepRule::Trpo(0.01),
+];
+
+/// Pendulum counts as learned, for the targets, at a deterministic
+/// evaluation of this mean return.
+pub const PENDULUM_EVAL_TARGET: f64 = -200.0;
+
+/// Evaluations averaged for a run's final deterministic return.
+pub const FINAL_EVALS: usize = 5;
+
+/// The chapter's CartPole settings: 10 seeds and a budget of 10⁵ steps.
+pub fn cartpole_setup(quick: bool) -> Setup {
+    if quick {
+        Setup { seeds: vec![0], max_env_steps: 3_000, ..Setup::cartpole() }
+    } else {
+        Setup::cartpole()
+    }
+}
+
+/// The chapter's Pendulum settings: 10 seeds and a budget of 2·10⁵ steps.
+pub fn pendulum_setup(quick: bool) -> Setup {
+    if quick {
+        Setup { seeds: vec![0], max_env_steps: EVAL_STEPS, ..Setup::pendulum() }
+    } else {
+        Setup::pendulum()
+    }
+}
+
+/// Environment steps between deterministic evaluations on Pendulum.
+pub const EVAL_STEPS: usize = 8_000;
+
+/// One row per check, one column per policy kind, the worst case over the seeds.
+fn checks(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 6: KL gradient and Fisher-vector products against their referees");
+    type Case = fn(u64) -> [f64; 6];
+    fn measure<P: Head>(
+        p: &P,
+        s: &Samples<P::Action>,
+        seed: u64,
+        wrong_term: Option<fn(crate::RowView<'_>, crate::RowView<'_>, f64, crate::RowMut<'_>)>,
+    ) -> [f64; 6] {
+        let mut g = Array1::zeros(p.num_params());
+        mean_kl(p, s, &mut MlpBatch::default(), Some(&mut g));
+        let at_old = g.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let away = kl_gradient_error(p, s, &direction(p.num_params(), seed, 0.3));
+        let v = direction(p.num_params(), seed + 7, 1.0);
+        let (fd, explicit) = fisher_errors(p, s, &v, &Fisher::new(p, s, 0.0).apply(&v));
+        let flipped = Fisher::new(p, s, 0.0).apply_with(&v, broken::flipped::<P>);
+        let (flip_fd, flip_explicit) = fisher_errors(p, s, &v, &flipped);
+        let missing = match wrong_term {
+            Some(term) => fisher_errors(p, s, &v, &Fisher::new(p, s, 0.0).apply_with(&v, term)),
+            None => (f64::NAN, f64::NAN),
+        };
+        [at_old, away, fd, explicit, flip_fd.min(flip_explicit), missing.0.min(missing.1)]
+    }
+    let cases: [(&str, Case); 3] = [
+        ("softmax, 3 actions", |seed| {
+            let (p, s) = softmax_case(seed);
+            measure::<Categorical>(&p, &s, seed, Some(broken::softmax_without_outer_term))
+        }),
+        ("Gaussian, free σ", |seed| {
+            let (p, s) = gaussian_case(seed, false);
+            measure::<Gaussian>(&p, &s, seed, Some(broken::gaussian_without_log_std_block))
+        }),
+        ("Gaussian, σ(s)", |seed| {
+            let (p, s) = gaussian_case(seed, true);
+            measure::<Gaussian>(&p, &s, seed, Some(broken::gaussian_without_log_std_block))
+        }),
+    ];
+    let results: Vec<Vec<[f64; 6]>> = cases.iter().map(|(_, f)| (0..CHECK_SEEDS).map(f).collect()).collect();
+    let largest = |k: usize, c: usize| results[c].iter().map(|r| r[k]).fold(0.0, f64::max);
+    let smallest = |k: usize, c: usize| results[c].iter().map(|r| r[k]).fold(f64::INFINITY, f64::min);
+    let rows_spec: [(&str, usize, bool, f64); 6] = [
+        ("max |∇D̄| at θ_old", 0, true, 0.0),
+        ("∇D̄ against central differences, θ moved", 1, true, FD_TOL),
+        ("F v against central differences of ∇D̄", 2, true, FD_TOL),
+        ("F v against the explicit E[∇log π ∇log πᵀ] v", 3, true, EXACT_TOL),
+        ("negative control: −F v (closer referee)", 4, false, 1e-3),
+        ("negative control: a term of G left out (closer referee)", 5, false, 1e-3),
+    ];
+    let rows: Vec<Vec<String>> = rows_spec
+        .iter()
+        .map(|&(name, k, correct, tol)| {
+            let mut row = vec![name.to_string()];
+            let mut ok = true;
+            for c in 0..cases.len() {
+                if correct {
+                    let e = largest(k, c);
+                    ok &= e <= tol;
+                    row.push(format!("{e:.1e}"));
+                } else {
+                    let e = smallest(k, c);
+                    ok &= e > tol;
+                    row.push(format!("{e:.2}"));
+                }
+            }
+            row.push(match (correct, tol) {
+                (true, 0.0) => "exactly 0".into(),
+                (true, _) => format!("≤ {tol:.0e}"),
+                (false, _) => format!("> {tol:.0e}"),
+            });
+            row.push(
+                match (correct, ok) {
+                    (true, true) => "passes",
+                    (true, false) => "FAILS",
+                    (false, true) => "caught",
+                    (false, false) => "NOT CAUGHT",
+                }
+                .into(),
+            );
+            row
+        })
+        .collect();
+    let mut headers = vec!["check"];
+    headers.extend(cases.iter().map(|(n, _)| *n));
+    headers.extend(["required", "result"]);
+    let text = markdown_table(&headers, &rows)
+        + &format!(
+            "\nErrors are relative to the largest entry of F v (scaled per component for gradients); the worst case \
+             over {CHECK_SEEDS} random policies and batches is shown, and for the negative controls the mildest case. \
+             F is evaluated without damping.\n"
+        );
+    report.write("06-checks.md", &text)
+}
+
+/// Conjugate gradient on random SPD systems of growing size.
+fn cg(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 6: conjugate gradient on random SPD systems");
+    let rows: Vec<Vec<String>> = [5usize, 10, 20, 40, 80]
+        .iter()
+        .map(|&n| {
+            let rng = &mut seeded(n as u64);
+            let b_mat = Array2::from_shape_fn((n, n), |_| rng.random_range(-1.0..1.0));
+            let a = b_mat.t().dot(&b_mat) / n as f64 + Array2::<f64>::eye(n) * 0.1;
+            let b = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
+            let result = conjugate_gradient(|v| a.dot(v), &b, n, 1e-10);
+            let r = &b - &a.dot(&result.x);
+            let relative = r.dot(&r).sqrt() / b.dot(&b).sqrt();
+            vec![n.to_string(), result.iterations.to_string(), format!("{relative:.1e}")]
+        })
+        .collect();
+    let text = markdown_table(&["n", "iterations used", "‖b − Ax‖ / ‖b‖"], &rows)
+        + "\nA = BᵀB/n + 0.1 I with B uniform in [−1, 1], eigenvalues between 0.1 and about 4.1; CG stops at \
+           a relative residual of 10⁻¹⁰ or after n iterations.\n";
+    report.write("06-cg.md", &text)
+}
+
+/// The median of `xs` (NaN for none).
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+/// Every update's KL over a set of runs.
+fn kls(logs: &[TrainLog]) -> Vec<f64> {
+    logs.iter().flat_map(|l| l.iterations.iter().filter_map(|s| s.update.get("kl"))).collect()
+}
+
+fn step_size(report: &mut dyn Report) -> Result<(), String> {
+    let setup = if report.quick() {
+        Setup { seeds: vec![0], max_env_steps: 2_000, ..Setup::cartpole() }
+    } else {
+        Setup { seeds: vec![0, 1, 2], max_env_steps: 50_000, ..Setup::cartpole() }
+    };
+    report.start(&format!("chapter 6: step sizes against trust regions ({} seeds)", setup.seeds.len()));
+    let jobs: Vec<(StepRule, u64)> =
+        STEP_RULES.iter().flat_map(|&r| setup.seeds.iter().map(move |&s| (r, s))).collect();
+    let logs = parallel_map(&jobs, |&(r, s)| ex::train_step_rule(r, s, &setup))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let runs: Vec<&[TrainLog]> = logs.chunks(setup.seeds.len()).collect();
+    let names: Vec<String> = STEP_RULES.iter().map(|r| r.name()).collect();
+    let kl_lines: Vec<(&str, Vec<f64>, Vec<f64>)> = names
+        .iter()
+        .zip(&runs)
+        .map(|(name, logs)| {
+            let y = mean_metric_per_iteration(logs, "kl");
+            (name.as_str(), (1..=y.len()).map(|i| i as f64).collect(), y)
+        })
+        .collect();
+    report.figure(
+        "06-step-size-kl.html",
+        &plot::lines(
+            "KL divergence taken by each update",
+            "update",
+            "mean KL over the batch's states",
+            Axes::LogY,
+            &kl_lines,
+        ),
+    )?;
+    let groups: Vec<(&str, &[TrainLog])> =
+        names.iter().map(String::as_str).zip(runs.iter().copied()).collect();
+    report
+        .figure("06-step-size-returns.html", &ch1::learning_curve_plot("CartPole-v1: step rules", &groups))?;
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let k = kls(logs);
+            let finals: Vec<f64> = logs.iter().map(|l| l.final_mean_return(100)).collect();
+            vec![
+                name.to_string(),
+                format!("{:.4}", median(k.iter().map(|x| x.max(0.0)).collect())),
+                format!("{:.3}", k.iter().copied().fold(0.0, f64::max)),
+                format!("{:.1}", finals.iter().sum::<f64>() / finals.len() as f64),
+                format!("{:.1}", finals.iter().copied().fold(f64::INFINITY, f64::min)),
+            ]
+        })
+        .collect();
+    let largest = |pick: fn(&StepRule) -> bool| {
+        STEP_RULES.iter().zip(&runs).filter(|(r, _)| pick(r)).flat_map(|(_, l)| kls(l)).fold(0.0, f64::max)
+    };
+    let gradient_max = largest(|r| matches!(r, StepRule::Gradient(_)));
+    let trpo_max = largest(|r| matches!(r, StepRule::Trpo(_)));
+    let npg_max = largest(|r| matches!(r, StepRule::Npg(_)));
+    let summary = format!(
+        "\nThe largest KL any gradient-ascent update took was {gradient_max:.3}; NPG's largest was {npg_max:.4} \
+         (its step is sized by the quadratic model) and TRPO's {trpo_max:.4}, for δ = {}.\n",
+        setup.delta
+    );
+    let text = markdown_table(
+        &["step rule", "median KL per update", "largest KL", "final return, mean over seeds", "worst seed"],
+        &rows,
+    ) + &summary
+        + &format!(
+            "\nCartPole, {} seeds, {} environment steps each, {} episodes per batch; every rule uses the same GAE \
+         advantages (γ = {}, λ = {}, standardised). Final return: the mean of the last 100 episodes.\n",
+            setup.seeds.len(),
+            setup.max_env_steps,
+            setup.batch,
+            setup.gamma,
+            setup.lambda
+        );
+    report.write("06-step-size-table.md", &text)
+}
+
+/// Builds a fresh estimator for one run.
+type Maker = fn() -> Result<Box<dyn Estimator<Categorical> + Send>, pg_core::PgError>;
+
+/// Chapters 1-3's estimators, each through chapter 4's batched gradient,
+/// with the settings of their own chapters (the same seeds).
+fn earlier_chapters(quick: bool) -> Result<Vec<(String, Vec<TrainLog>)>, String> {
+    let setup: CartPoleSetup = pg_likelihood_ratio::book::cartpole_setup(quick);
+    let lambda = pg_baselines::experiments::CARTPOLE_GAE_LAMBDA;
+    let makers: [(String, Maker); 3] = [
+        ("REINFORCE (chapter 1)".into(), || Ok(Box::new(Reinforce))),
+        ("reward-to-go (chapter 2)".into(), || Ok(Box::new(pg_causality::RewardToGo::new()))),
+        (format!("GAE, λ = {lambda} (chapter 3)"), || {
+            let lambda = pg_baselines::experiments::CARTPOLE_GAE_LAMBDA;
+            Ok(Box::new(pg_baselines::experiments::cartpole_value_baseline(Some(lambda))?))
+        }),
+    ];
+    makers
+        .into_iter()
+        .map(|(name, make)| {
+            let logs = parallel_map(&setup.seeds, |&seed| {
+                ch1::train_cartpole(pg_surrogate::Surrogate(make()?), seed, &setup)
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+            Ok((name, logs))
+        })
+        .collect()
+}
+
+/// Learning curves against wall-clock seconds.
+fn seconds_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> plotly::Plot {
+    let end = groups
+        .iter()
+        .flat_map(|(_, logs)| logs.iter().filter_map(|l| l.episodes.last().map(|e| e.wall_seconds)))
+        .fold(0.0, f64::max);
+    let grid: Vec<f64> = (1..=200).map(|i| i as f64 * end / 200.0).collect();
+    let spreads: Vec<(&str, Spread)> = groups
+        .iter()
+        .map(|(name, logs)| (*name, spread_over(logs, &grid, 100, |e| e.wall_seconds)))
+        .collect();
+    plot::learning_curves(
+        title,
+        "wall-clock seconds (one core per run)",
+        "mean return of the last 100 episodes",
+        &spreads,
+    )
+}
+
+/// When a run first reached a 100-episode mean of 475, in seconds.
+fn seconds_to_solve(log: &TrainLog) -> Option<f64> {
+    log.solved_at(ch1::CARTPOLE_SOLVED, 100).map(|e| e.wall_seconds)
+}
+
+/// The median over runs, counting a run that never got there as infinitely slow.
+fn median_or_never(xs: impl Iterator<Item = Option<f64>>) -> String {
+    let m = median(xs.map(|x| x.unwrap_or(f64::INFINITY)).collect());
+    if m.is_finite() { format!("{m:.0}") } else { "never".into() }
+}
+
+fn cartpole(report: &mut dyn Report) -> Result<(), String> {
+    let setup = cartpole_setup(report.quick());
+    report.start(&format!(
+        "chapter 6: CartPole, NPG, TRPO and PPO against chapters 1-3 ({} seeds)",
+        setup.seeds.len()
+    ));
+    let algos = [Algo::Npg, Algo::Trpo, Algo::Ppo, Algo::PpoPenalty];
+    let runs =
+        ex::runs(&algos, &setup.seeds, |a, s| ex::train_cartpole(a, s, &setup)).map_err(|e| e.to_string())?;
+    let earlier = earlier_chapters(report.quick())?;
+    let earlier_setup = pg_likelihood_ratio::book::cartpole_setup(report.quick());
+    let mut groups: Vec<(&str, &[TrainLog])> =
+        earlier.iter().map(|(n, l)| (n.as_str(), l.as_slice())).collect();
+    groups.extend(algos.iter().map(|a| a.name()).zip(runs.iter().map(Vec::as_slice)));
+    // The step axis is cut at this chapter's budget, where its runs stop.
+    let cut: Vec<(&str, Vec<TrainLog>)> = groups
+        .iter()
+        .map(|(name, logs)| (*name, logs.iter().map(|l| cut_at(l, setup.max_env_steps)).collect()))
+        .collect();
+    let cut_groups: Vec<(&str, &[TrainLog])> = cut.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+    report.figure(
+        "06-cartpole.html",
+        &ch1::learning_curve_plot("CartPole-v1: the first 10⁵ environment steps", &cut_groups),
+    )?;
+    report
+        .figure("06-cartpole-seconds.html", &seconds_plot("CartPole-v1 against wall-clock time", &groups))?;
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let first = logs.first();
+            vec![
+                name.to_string(),
+                first.and_then(steps_to_solve).map_or("never".into(), |s| s.to_string()),
+                first.and_then(seconds_to_solve).map_or("never".into(), |s| format!("{s:.2}")),
+                median_or_never(logs.iter().map(|l| steps_to_solve(l).map(|s| s as f64))),
+                {
+                    let m =
+                        median(logs.iter().map(|l| seconds_to_solve(l).unwrap_or(f64::INFINITY)).collect());
+                    if m.is_finite() { format!("{m:.2}") } else { "never".into() }
+                },
+                format!("{} of {}", logs.iter().filter(|l| steps_to_solve(l).is_some()).count(), logs.len()),
+                {
+                    let k = kls(logs);
+                    if k.is_empty() { "not measured".into() } else { format!("{:.4}", median(k)) }
+                },
+            ]
+        })
+        .collect();
+    let fastest = |key: &dyn Fn(&TrainLog) -> Option<f64>| -> String {
+        let medians: Vec<(&str, f64)> = groups
+            .iter()
+            .map(|(name, logs)| {
+                (*name, median(logs.iter().map(|l| key(l).unwrap_or(f64::INFINITY)).collect()))
+            })
+            .collect();
+        medians
+            .iter()
+            .filter(|(_, m)| m.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("none of them".into(), |(name, _)| name.to_string())
+    };
+    let summary = format!(
+        "\nFewest median environment steps to {}: {}. Fewest median seconds: {}.\n",
+        ch1::CARTPOLE_SOLVED,
+        fastest(&|l| steps_to_solve(l).map(|s| s as f64)),
+        fastest(&seconds_to_solve),
+    );
+    let text = markdown_table(
+        &[
+            "algorithm",
+            "seed 0: steps to 475",
+            "seed 0: seconds",
+            "median steps",
+            "median seconds",
+            "seeds solved",
+            "median KL per update",
+        ],
+        &rows,
+    ) + &summary
+        + &format!(
+            "\nSteps and wall-clock seconds until the mean return of the last 100 episodes first reached {}; medians over seeds {:?}, a run that never got there counted as infinitely slow. Chapters 1-3 with their own settings ({} episodes per batch, Adam {}, {}) and chapter 4's batched gradient; this chapter's algorithms with {} episodes per batch, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, and a budget of {} steps. Each run had one core.\n",
+            ch1::CARTPOLE_SOLVED,
+            setup.seeds,
+            earlier_setup.batch,
+            earlier_setup.lr,
+            earlier_setup
+                .max_env_steps
+                .map_or(format!("{} iterations", earlier_setup.iters), |m| format!("a budget of {m} steps")),
+            setup.batch,
+            setup.delta,
+            setup.clip,
+            setup.epochs,
+            setup.minibatch,
+            setup.lr,
+            setup.max_env_steps,
+        );
+    report.write("06-cartpole-table.md", &text)
+}
+
+/// The log up to the first iteration at or beyond `steps`.
+fn cut_at(log: &TrainLog, steps: usize) -> TrainLog {
+    let n = log.iterations.iter().position(|s| s.env_steps >= steps).map_or(log.iterations.len(), |i| i + 1);
+    let last = log.iterations.get(n.saturating_sub(1)).map_or(0, |s| s.env_steps);
+    TrainLog {
+        iterations: log.iterations[..n].to_vec(),
+        episodes: log.episodes.iter().take_while(|e| e.env_steps <= last).cloned().collect(),
+    }
+}
+
+/// The deterministic evaluations of a run: (environment steps, mean return).
+fn evaluations(log: &TrainLog) -> Vec<(f64, f64)> {
+    log.iterations.iter().filter_map(|s| s.update.get("eval").map(|e| (s.env_steps as f64, e))).collect()
+}
+
+/// The mean of a run's last [`FINAL_EVALS`] evaluations, if it had any.
+fn final_evaluation(log: &TrainLog) -> Option<f64> {
+    let e = evaluations(log);
+    let tail = &e[e.len().saturating_sub(FINAL_EVALS)..];
+    (!tail.is_empty()).then(|| tail.iter().map(|(_, v)| v).sum::<f64>() / tail.len() as f64)
+}
+
+fn pendulum(report: &mut dyn Report) -> Result<(), String> {
+    let setup = pendulum_setup(report.quick());
+    report.start(&format!(
+        "chapter 6: Pendulum, NPG, TRPO and PPO against chapter 4 ({} seeds)",
+        setup.seeds.len()
+    ));
+    let algos = [Algo::Npg, Algo::Trpo, Algo::Ppo];
+    let every = EVAL_STEPS / (setup.batch * 200);
+    let runs = ex::runs(&algos, &setup.seeds, |a, s| ex::train_pendulum(a, s, &setup, every))
+        .map_err(|e| e.to_string())?;
+    let ch4_setup = pg_surrogate::experiments::PendulumSetup::default();
+    let ch4_every = EVAL_STEPS / (ch4_setup.batch * 200);
+    let ch4 = parallel_map(&setup.seeds, |&s| ex::train_pendulum_chapter4(s, &setup, ch4_every))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut groups: Vec<(&str, &[TrainLog])> =
+        vec![("GAE, one Adam step per batch (chapter 4)", ch4.as_slice())];
+    groups.extend(algos.iter().map(|a| a.name()).zip(runs.iter().map(Vec::as_slice)));
+    let spreads: Vec<(&str, Spread)> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let evals: Vec<Vec<(f64, f64)>> = logs.iter().map(evaluations).collect();
+            let x: Vec<f64> = evals.first().map(|e| e.iter().map(|p| p.0).collect()).unwrap_or_default();
+            let ys: Vec<Vec<f64>> = evals.iter().map(|e| e.iter().map(|p| p.1).collect()).collect();
+            (*name, Spread::new(&x, &ys))
+        })
+        .collect();
+    report.figure(
+        "06-pendulum.html",
+        &plot::learning_curves(
+            "Pendulum-v1: deterministic evaluation",
+            "environment steps",
+            &format!("mean return of {} episodes with the mean action", ex::EVAL_EPISODES),
+            &spreads,
+        ),
+    )?;
+    report.figure(
+        "06-pendulum-seconds.html",
+        &seconds_plot("Pendulum-v1 against wall-clock time (training episodes)", &groups),
+    )?;
+    let target = PENDULUM_EVAL_TARGET;
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let first = logs.first();
+            let finals: Vec<f64> = logs.iter().filter_map(final_evaluation).collect();
+            let seconds: Vec<f64> =
+                logs.iter().map(|l| l.iterations.last().map_or(0.0, |s| s.wall_seconds)).collect();
+            vec![
+                name.to_string(),
+                first.and_then(|l| ex::evaluated_at(l, target)).map_or("never".into(), |s| s.to_string()),
+                median_or_never(logs.iter().map(|l| ex::evaluated_at(l, target).map(|s| s as f64))),
+                format!(
+                    "{} of {}",
+                    logs.iter().filter(|l| ex::evaluated_at(l, target).is_some()).count(),
+                    logs.len()
+                ),
+                first.and_then(final_evaluation).map_or("none".into(), |e| format!("{e:.0}")),
+                if finals.is_empty() { "none".into() } else { format!("{:.0}", median(finals)) },
+                format!("{:.1}", median(seconds)),
+            ]
+        })
+        .collect();
+    let best = groups
+        .iter()
+        .filter_map(|(name, logs)| {
+            let finals: Vec<f64> = logs.iter().filter_map(final_evaluation).collect();
+            (!finals.is_empty()).then(|| (*name, median(finals)))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let summary = best.map_or(String::new(), |(name, value)| {
+        format!("\nHighest median final evaluation: {name}, {value:.0}.\n")
+    });
+    let text = markdown_table(
+        &[
+            "algorithm",
+            &format!("seed 0: steps to an evaluation ≥ {target}"),
+            "median steps",
+            "seeds that got there",
+            "seed 0: final evaluation",
+            "median final evaluation",
+            "median seconds per run",
+        ],
+        &rows,
+    ) + &summary
+        + &format!(
+            "\nA deterministic evaluation ({} episodes with the mean action, not counted as training steps) every {EVAL_STEPS} environment steps; final evaluation: the mean of the last {FINAL_EVALS}. Medians over seeds {:?}, a run that never got there counted as infinitely slow; budget {} steps. This chapter: {} episodes per batch, γ = {}, λ = {}, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4: its own settings ({} episodes per batch, γ = {}), without observation normalisation.\n",
+            ex::EVAL_EPISODES,
+            setup.seeds,
+            setup.max_env_steps,
+            setup.batch,
+            setup.gamma,
+            setup.lambda,
+            setup.delta,
+            setup.clip,
+            setup.epochs,
+            setup.minibatch,
+            setup.lr,
+            setup.max_grad_norm.map_or("unbounded".into(), |m| m.to_string()),
+            ch4_setup.batch,
+            ch4_setup.gamma,
+        );
+    report.write("06-pendulum-table.md", &text)
+}
+
+/// Runs chapter 6's experiments and writes its generated files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    checks(report)?;
+    cg(report)?;
+    step_size(report)?;
+    cartpole(report)?;
+    pendulum(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        pg_core::report::quick_run(super::write, super::GENERATED).unwrap();
+    }
+}

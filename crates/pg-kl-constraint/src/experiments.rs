@@ -1,0 +1,389 @@
+//! Chapter 6's experiments: NPG, TRPO and PPO on CartPole and Pendulum,
+//! the KL each update actually took, and the deliberately broken
+//! Fisher-vector products that the checks must catch.
+
+pub mod broken;
+pub mod checks;
+
+use crate::Head;
+use crate::natural::{FISHER_EVERY, NaturalGradient};
+use crate::ppo::Ppo;
+use ndarray::Array1;
+use pg_baselines::{ValueBaseline, ValueFunction};
+use pg_core::env::{CartPole, Pendulum};
+use pg_core::policy::{Categorical, Gaussian};
+use pg_core::rng::{seeded, substream};
+use pg_core::{Batch, Dist, Env, PgError, Policy};
+use pg_importance_sampling::reuse::mean_kl;
+use pg_likelihood_ratio::PolicyGradient;
+use pg_likelihood_ratio::experiments::parallel_map;
+use pg_likelihood_ratio::{Estimator, TrainConfig, TrainLog, Update, UpdateStats, train};
+use pg_surrogate::Surrogate;
+use pg_surrogate::experiments::{PendulumSetup, pendulum_policy, pendulum_update};
+use pg_surrogate::normalize::NormalizedAdvantages;
+
+/// The constrained updates of this chapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algo {
+    /// The natural policy gradient: a step of quadratic KL δ.
+    Npg,
+    /// TRPO: the natural step with a line search on the measured KL and surrogate.
+    Trpo,
+    /// PPO with the clipped objective.
+    Ppo,
+    /// PPO with the adaptive KL penalty.
+    PpoPenalty,
+}
+
+impl Algo {
+    /// The name used in tables, plots and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Npg => "NPG",
+            Algo::Trpo => "TRPO",
+            Algo::Ppo => "PPO (clip)",
+            Algo::PpoPenalty => "PPO (KL penalty)",
+        }
+    }
+}
+
+/// The settings of a constrained run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setup {
+    /// Seeds, one run each.
+    pub seeds: Vec<u64>,
+    /// Hidden widths of the policy's and the value's networks.
+    pub hidden: Vec<usize>,
+    /// Episodes per batch.
+    pub batch: usize,
+    /// The budget in environment steps.
+    pub max_env_steps: usize,
+    /// The trust region δ of NPG and TRPO.
+    pub delta: f64,
+    /// NPG and TRPO estimate F from every this many-th state.
+    pub fisher_every: usize,
+    /// PPO's clip range ε.
+    pub clip: f64,
+    /// PPO's KL target for the penalty variant.
+    pub kl_target: f64,
+    /// PPO's passes over each batch.
+    pub epochs: usize,
+    /// PPO's steps per minibatch.
+    pub minibatch: usize,
+    /// PPO's Adam step size.
+    pub lr: f64,
+    /// PPO's largest minibatch-gradient norm, if any.
+    pub max_grad_norm: Option<f64>,
+    /// The discount γ.
+    pub gamma: f64,
+    /// GAE's λ.
+    pub lambda: f64,
+    /// The value function's Adam step size.
+    pub value_lr: f64,
+    /// Value-function steps per batch.
+    pub value_steps: usize,
+    /// States per value-function step.
+    pub value_minibatch: usize,
+    /// The Gaussian's initial log σ (Pendulum only).
+    pub log_std: f64,
+}
+
+impl Setup {
+    /// The defaults for CartPole.
+    pub fn cartpole() -> Self {
+        Self {
+            seeds: (0..10).collect(),
+            hidden: vec![32, 32],
+            batch: 8,
+            max_env_steps: 100_000,
+            delta: 0.01,
+            fisher_every: FISHER_EVERY,
+            clip: 0.2,
+            kl_target: 0.01,
+            epochs: 10,
+            minibatch: 64,
+            lr: 0.001,
+            max_grad_norm: Some(0.5),
+            gamma: 0.99,
+            lambda: 0.95,
+            value_lr: 0.01,
+            value_steps: 20,
+            value_minibatch: 64,
+            log_std: 0.0,
+        }
+    }
+
+    /// The defaults for Pendulum: CartPole's, with a wider network, batches
+    /// of 8 episodes (1600 steps), a shorter credit horizon (γ = 0.9) and a
+    /// value function fitted harder.
+    pub fn pendulum() -> Self {
+        Self {
+            hidden: vec![64, 64],
+            batch: 8,
+            max_env_steps: 200_000,
+            gamma: 0.9,
+            value_lr: 0.001,
+            value_steps: 40,
+            log_std: -0.5,
+            ..Self::cartpole()
+        }
+    }
+
+    /// GAE(λ) from a learned value function (of the policy's widths), whose
+    /// initial weights come from stream 2000 of `seed`.
+    pub fn value_baseline(&self, obs_dim: usize, seed: u64) -> Result<ValueBaseline, PgError> {
+        let value = ValueFunction::new(
+            obs_dim,
+            &self.hidden,
+            self.value_lr,
+            self.value_steps,
+            &mut substream(seed, 2_000),
+        )?
+        .with_minibatch(self.value_minibatch)?;
+        ValueBaseline::new(value, self.gamma)?.with_gae(self.lambda)
+    }
+
+    /// The advantages every constrained run uses: GAE(λ), standardised per batch.
+    pub fn advantages(
+        &self,
+        obs_dim: usize,
+        seed: u64,
+    ) -> Result<NormalizedAdvantages<ValueBaseline>, PgError> {
+        Ok(NormalizedAdvantages(self.value_baseline(obs_dim, seed)?))
+    }
+
+    fn clipped_norm<E>(&self, ppo: Ppo<E>) -> Result<Ppo<E>, PgError> {
+        match self.max_grad_norm {
+            Some(max) => ppo.with_max_grad_norm(max),
+            None => Ok(ppo),
+        }
+    }
+
+    /// The update of `algo` with these settings.
+    pub fn update<P, E>(
+        &self,
+        algo: Algo,
+        estimator: E,
+        seed: u64,
+    ) -> Result<Box<dyn Update<P> + Send>, PgError>
+    where
+        P: Head + 'static,
+        E: Estimator<P> + Send + 'static,
+    {
+        Ok(match algo {
+            Algo::Npg => {
+                Box::new(NaturalGradient::npg(estimator, self.delta)?.with_fisher_every(self.fisher_every)?)
+            }
+            Algo::Trpo => {
+                Box::new(NaturalGradient::trpo(estimator, self.delta)?.with_fisher_every(self.fisher_every)?)
+            }
+            Algo::Ppo => {
+                let ppo = Ppo::clip(estimator, self.clip, self.epochs, self.minibatch, self.lr, seed)?;
+                Box::new(self.clipped_norm(ppo)?)
+            }
+            Algo::PpoPenalty => {
+                let ppo =
+                    Ppo::kl_penalty(estimator, self.kl_target, self.epochs, self.minibatch, self.lr, seed)?;
+                Box::new(self.clipped_norm(ppo)?)
+            }
+        })
+    }
+}
+
+// ANCHOR: train_cartpole
+/// Trains the chapters' CartPole policy (a softmax MLP) with `algo`.
+pub fn train_cartpole(algo: Algo, seed: u64, setup: &Setup) -> Result<TrainLog, PgError> {
+    let update = setup.update(algo, setup.advantages(4, seed)?, seed)?;
+    train_cartpole_with(update, seed, setup)
+}
+
+/// Trains the CartPole policy of seed `seed` with any update, for the
+/// setup's budget in batches of the setup's size.
+pub fn train_cartpole_with(
+    mut update: Box<dyn Update<Categorical> + Send>,
+    seed: u64,
+    setup: &Setup,
+) -> Result<TrainLog, PgError> {
+    let mut policy = Categorical::mlp(4, &setup.hidden, 2, &mut substream(seed, 1_000));
+    let config =
+        TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
+    train(&mut CartPole::new(), &mut policy, update.as_mut(), &config, |_| {})
+}
+// ANCHOR_END: train_cartpole
+
+/// The mean return of `episodes` Pendulum episodes acting with the
+/// policy's mean action (no exploration noise): the evaluation the targets
+/// refer to.
+pub fn deterministic_return(policy: &Gaussian, episodes: usize, seed: u64) -> f64 {
+    let rng = &mut seeded(seed);
+    let mut env = Pendulum::new();
+    let mut total = 0.0;
+    for _ in 0..episodes {
+        let mut obs = env.reset(rng);
+        loop {
+            let Dist::Gaussian { mean, .. } = policy.dist(obs.view()) else {
+                unreachable!("a Gaussian policy")
+            };
+            let step = env.step(&mean, rng);
+            total += step.reward;
+            obs = step.obs;
+            if step.terminated || step.truncated {
+                break;
+            }
+        }
+    }
+    total / episodes as f64
+}
+
+/// Episodes in each deterministic evaluation.
+pub const EVAL_EPISODES: usize = 10;
+
+// ANCHOR: evaluated
+/// An update that, every `every` iterations, also evaluates the policy
+/// deterministically and reports it as the metric `eval` (the evaluation
+/// episodes are not training samples and are not counted as steps).
+pub struct Evaluated<U> {
+    /// The update.
+    pub inner: U,
+    /// Iterations between evaluations.
+    pub every: usize,
+}
+
+impl<U: Update<Gaussian> + ?Sized> Update<Gaussian> for Evaluated<Box<U>> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn update(
+        &mut self,
+        policy: &mut Gaussian,
+        batch: &Batch<Array1<f64>>,
+        iteration: usize,
+    ) -> Result<UpdateStats, PgError> {
+        let mut stats = self.inner.update(policy, batch, iteration)?;
+        if (iteration + 1).is_multiple_of(self.every) {
+            stats
+                .metrics
+                .push(("eval", deterministic_return(policy, EVAL_EPISODES, 10_000 + iteration as u64)));
+        }
+        Ok(stats)
+    }
+}
+// ANCHOR_END: evaluated
+
+// ANCHOR: train_pendulum
+/// Trains a Gaussian MLP policy (state-independent σ) on Pendulum with
+/// `algo`, evaluating it deterministically every `eval_every` iterations.
+pub fn train_pendulum(algo: Algo, seed: u64, setup: &Setup, eval_every: usize) -> Result<TrainLog, PgError> {
+    let mut policy = Gaussian::mlp(3, &setup.hidden, 1, setup.log_std, &mut substream(seed, 1_000));
+    let inner = setup.update(algo, setup.advantages(3, seed)?, seed)?;
+    let mut update = Evaluated { inner, every: eval_every };
+    let config =
+        TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
+    train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
+}
+// ANCHOR_END: train_pendulum
+
+/// An update that also measures the mean KL between the policy before and
+/// after it, over the batch's states (for updates that do not report it).
+pub struct WithKl<U>(pub U);
+
+impl<P: Policy + Clone, U: Update<P>> Update<P> for WithKl<U> {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+
+    fn update(
+        &mut self,
+        policy: &mut P,
+        batch: &Batch<P::Action>,
+        iteration: usize,
+    ) -> Result<UpdateStats, PgError> {
+        let before = policy.clone();
+        let mut stats = self.0.update(policy, batch, iteration)?;
+        if stats.get("kl").is_none() {
+            stats.metrics.push(("kl", mean_kl(&before, policy, batch)));
+        }
+        Ok(stats)
+    }
+}
+
+// ANCHOR: step_size
+/// A step-size setting of the robustness experiment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepRule {
+    /// Plain gradient ascent on the surrogate, θ ← θ + α ĝ, with this α.
+    Gradient(f64),
+    /// NPG with this δ.
+    Npg(f64),
+    /// TRPO with this δ.
+    Trpo(f64),
+}
+
+impl StepRule {
+    /// The label of the rule in figures and tables.
+    pub fn name(self) -> String {
+        match self {
+            StepRule::Gradient(alpha) => format!("gradient ascent, α = {alpha}"),
+            StepRule::Npg(delta) => format!("NPG, δ = {delta}"),
+            StepRule::Trpo(delta) => format!("TRPO, δ = {delta}"),
+        }
+    }
+}
+
+/// CartPole with one step rule, the same advantages for all: the KL that
+/// each update took is in the log's `kl` metric.
+pub fn train_step_rule(rule: StepRule, seed: u64, setup: &Setup) -> Result<TrainLog, PgError> {
+    let adv = setup.advantages(4, seed)?;
+    let update: Box<dyn Update<Categorical> + Send> = match rule {
+        StepRule::Gradient(alpha) => Box::new(WithKl(PolicyGradient::sgd(Surrogate(adv), alpha)?)),
+        StepRule::Npg(delta) => {
+            Box::new(NaturalGradient::npg(adv, delta)?.with_fisher_every(setup.fisher_every)?)
+        }
+        StepRule::Trpo(delta) => {
+            Box::new(NaturalGradient::trpo(adv, delta)?.with_fisher_every(setup.fisher_every)?)
+        }
+    };
+    train_cartpole_with(update, seed, setup)
+}
+// ANCHOR_END: step_size
+
+/// Chapter 4's Pendulum update (one Adam step along GAE advantages per
+/// batch, its own settings) with the same deterministic evaluation as
+/// [`train_pendulum`], without observation normalisation so that the
+/// evaluation sees what training saw; `setup` gives the budget.
+pub fn train_pendulum_chapter4(seed: u64, setup: &Setup, eval_every: usize) -> Result<TrainLog, PgError> {
+    let ch4 = PendulumSetup {
+        normalize_observations: false,
+        max_env_steps: setup.max_env_steps,
+        ..Default::default()
+    };
+    let mut policy = pendulum_policy(seed, &ch4);
+    let inner: Box<dyn Update<Gaussian> + Send> = Box::new(pendulum_update(seed, &ch4)?);
+    let mut update = Evaluated { inner, every: eval_every };
+    let config =
+        TrainConfig { iters: usize::MAX, batch: ch4.batch, seed, max_env_steps: Some(setup.max_env_steps) };
+    train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
+}
+
+/// The first environment-step count at which the deterministic evaluation
+/// reached `threshold`, if it did.
+pub fn evaluated_at(log: &TrainLog, threshold: f64) -> Option<usize> {
+    log.iterations.iter().find(|s| s.update.get("eval").is_some_and(|e| e >= threshold)).map(|s| s.env_steps)
+}
+
+/// The last deterministic evaluation of a run.
+pub fn final_evaluation(log: &TrainLog) -> Option<f64> {
+    log.iterations.iter().rev().find_map(|s| s.update.get("eval"))
+}
+
+/// Runs `run(algo, seed)` for every pair, on every core; `result[a][s]`.
+pub fn runs(
+    algos: &[Algo],
+    seeds: &[u64],
+    run: impl Fn(Algo, u64) -> Result<TrainLog, PgError> + Sync,
+) -> Result<Vec<Vec<TrainLog>>, PgError> {
+    let jobs: Vec<(Algo, u64)> = algos.iter().flat_map(|&a| seeds.iter().map(move |&s| (a, s))).collect();
+    let logs = parallel_map(&jobs, |&(a, s)| run(a, s)).into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(logs.chunks(seeds.len().max(1)).map(<[_]>::to_vec).collect())
+}
