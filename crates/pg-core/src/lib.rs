@@ -12,6 +12,7 @@
 pub mod dist;
 pub mod env;
 pub mod error;
+pub mod fastmath;
 pub mod gradcheck;
 pub mod optim;
 pub mod plot;

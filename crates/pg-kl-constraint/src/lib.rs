@@ -544,12 +544,11 @@ pub(crate) fn objective<P: Head>(
         .zip(samples.old_log_probs.iter().zip(&samples.advantages))
         .zip(d.rows_mut())
     {
-        let lp = P::log_prob_row(row, a, 0.0, None);
+        // ∂ log π/∂row into dm, then scaled by the term's derivative.
+        let lp = P::log_prob_row(row, a, 1.0, Some(dm.view_mut()));
         let (term, d_log_ratio) = f((lp - old_lp).exp(), adv);
         total += term;
-        if d_log_ratio != 0.0 {
-            P::log_prob_row(row, a, d_log_ratio / m, Some(dm.view_mut()));
-        }
+        dm *= d_log_ratio / m;
     }
     if let Some(grad) = grad {
         policy.pull_back(work, d.view(), grad);

@@ -107,7 +107,7 @@ impl Mlp {
                 })
                 .collect();
             if l + 1 < layers {
-                out.iter_mut().for_each(|v| *v = v.tanh());
+                crate::fastmath::tanh_in_place(&mut out);
             }
             acts.push(out);
         }
@@ -177,7 +177,7 @@ impl Mlp {
             out.assign(&ndarray::ArrayView1::from(b).broadcast((rows, b.len())).expect("bias row"));
             general_mat_mul(1.0, &done[l], &w.t(), 1.0, out);
             if l + 1 < layers {
-                out.mapv_inplace(f64::tanh);
+                crate::fastmath::tanh_in_place(out.as_slice_mut().expect("a fresh matrix is contiguous"));
             }
         }
     }
