@@ -6,7 +6,8 @@ use pg_core::Policy;
 use pg_core::env::CartPole;
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::rollout::rollout;
-use pg_core::{Batch, Env, seeded};
+use pg_core::{Batch, Env, StepWeights, seeded};
+use pg_kl_constraint::{Fisher, Samples};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, train};
 use pg_surrogate::{BatchedPolicy, Steps, Surrogate};
 use serde_json::json;
@@ -59,6 +60,14 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         black_box(policy.surrogate(&steps, weights.flat(), &mut grad, &mut work));
         batch.num_steps()
     });
+    let adv = StepWeights::per_trajectory(&batch, |_, t| t.total_reward());
+    let samples = Samples::new(&policy, &batch, &adv);
+    let mut fisher = Fisher::new(&policy, &samples, 0.1);
+    let direction = ndarray::Array1::from_elem(policy.num_params(), 0.01);
+    let fisher_products = throughput(seconds, || {
+        black_box(fisher.apply(&direction));
+        samples.len()
+    });
     let mut trained = policy.clone();
     let config = TrainConfig { iters: 1, batch: 32, seed: 0, max_env_steps: None };
     let mut update = PolicyGradient::adam(Surrogate(Reinforce), 0.003).map_err(|e| e.to_string())?;
@@ -73,6 +82,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ("rollout_steps_per_second", rollouts, "steps sampled with a 32x32 MLP policy"),
         ("gradient_steps_per_second", gradient, "REINFORCE gradient one step at a time, steps per second"),
         ("batched_gradient_steps_per_second", batched, "the same gradient through the batched surrogate"),
+        (
+            "fisher_vector_product_states_per_second",
+            fisher_products,
+            "Fisher-vector products (chapter 6), states per second",
+        ),
         ("training_env_steps_per_second", training, "whole iterations: sample, batched gradient, Adam step"),
     ];
     for (_, value, what) in &rows {

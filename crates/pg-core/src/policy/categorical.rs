@@ -1,7 +1,8 @@
 //! A softmax policy over discrete actions whose logits come from an [`Mlp`]:
 //! with no hidden layers it is the linear softmax policy.
 
-use super::{Mlp, Policy, log_softmax, sample_categorical};
+use super::mlp::with_scratch;
+use super::{Mlp, Policy, log_softmax};
 use crate::dist::Dist;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
@@ -33,10 +34,16 @@ impl Categorical {
         &self.net
     }
 
+    fn logits<'a>(&self, obs: ArrayView1<'_, f64>, acts: &'a mut Vec<Vec<f64>>) -> &'a [f64] {
+        let params = self.theta.as_slice().expect("contiguous");
+        match obs.as_slice() {
+            Some(x) => self.net.forward(params, x, acts),
+            None => self.net.forward(params, &obs.to_vec(), acts),
+        }
+    }
+
     fn log_probs(&self, obs: ArrayView1<'_, f64>, acts: &mut Vec<Vec<f64>>) -> Vec<f64> {
-        let x = obs.to_vec();
-        let logits = self.net.forward(self.theta.as_slice().expect("contiguous"), &x, acts);
-        log_softmax(logits)
+        log_softmax(self.logits(obs, acts))
     }
 }
 
@@ -52,7 +59,7 @@ impl Policy for Categorical {
     }
 
     fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
-        let lp = self.log_probs(obs, &mut Vec::new());
+        let lp = with_scratch(|acts| self.log_probs(obs, acts));
         Dist::Categorical(lp.iter().map(|l| l.exp()).collect())
     }
 
@@ -61,14 +68,28 @@ impl Policy for Categorical {
     }
 
     fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (usize, f64) {
-        let lp = self.log_probs(obs, &mut Vec::new());
-        let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
-        let a = sample_categorical(&probs, rng);
-        (a, lp[a])
+        with_scratch(|acts| {
+            let logits = self.logits(obs, acts);
+            // log softmax and inversion sampling as in `log_softmax` and
+            // `sample_categorical`, without their vectors.
+            let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+            let u: f64 = rand::RngExt::random(rng);
+            let mut acc = 0.0;
+            let mut a = logits.len() - 1;
+            for (i, l) in logits.iter().enumerate() {
+                acc += (l - log_z).exp();
+                if u < acc {
+                    a = i;
+                    break;
+                }
+            }
+            (a, logits[a] - log_z)
+        })
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {
-        self.log_probs(obs, &mut Vec::new())[*action]
+        with_scratch(|acts| self.log_probs(obs, acts)[*action])
     }
 
     fn add_grad_log_prob(

@@ -3,6 +3,7 @@
 //! either a state-independent parameter vector or a second output of the
 //! same network.
 
+use super::mlp::with_scratch;
 use super::{Mlp, Policy};
 use crate::dist::Dist;
 use crate::rng::PgRng;
@@ -78,7 +79,10 @@ impl Gaussian {
     /// μ(s) and log σ(s), with the network's activations in `acts`.
     fn head(&self, obs: ArrayView1<'_, f64>, acts: &mut Vec<Vec<f64>>) -> (Vec<f64>, Vec<f64>) {
         let (net_params, log_std) = self.split();
-        let out = self.net.forward(net_params, &obs.to_vec(), acts);
+        let out = match obs.as_slice() {
+            Some(x) => self.net.forward(net_params, x, acts),
+            None => self.net.forward(net_params, &obs.to_vec(), acts),
+        };
         let d = self.act_dim();
         if self.state_std { (out[..d].to_vec(), out[d..].to_vec()) } else { (out.to_vec(), log_std.to_vec()) }
     }
@@ -96,7 +100,7 @@ impl Policy for Gaussian {
     }
 
     fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
-        let (mean, log_std) = self.head(obs, &mut Vec::new());
+        let (mean, log_std) = with_scratch(|acts| self.head(obs, acts));
         Dist::Gaussian { mean: Array1::from(mean), log_std: Array1::from(log_std) }
     }
 
@@ -105,7 +109,7 @@ impl Policy for Gaussian {
     }
 
     fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (Array1<f64>, f64) {
-        let (mean, log_std) = self.head(obs, &mut Vec::new());
+        let (mean, log_std) = with_scratch(|acts| self.head(obs, acts));
         let mut log_prob = 0.0;
         let action = mean
             .iter()
@@ -120,7 +124,7 @@ impl Policy for Gaussian {
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &Array1<f64>) -> f64 {
-        let (mean, log_std) = self.head(obs, &mut Vec::new());
+        let (mean, log_std) = with_scratch(|acts| self.head(obs, acts));
         mean.iter()
             .zip(log_std)
             .zip(action)

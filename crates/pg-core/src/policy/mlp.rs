@@ -25,6 +25,21 @@ impl MlpBatch {
     }
 }
 
+thread_local! {
+    /// Per-thread activation buffers for single-row passes (sampling an
+    /// action at every environment step), so that those allocate nothing.
+    static SCRATCH: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's activation buffers (fresh ones if they are
+/// already in use further up the stack).
+pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<Vec<f64>>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut acts) => f(&mut acts),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 /// Resizes `m` to `rows` × `cols` if it has another shape (contents are overwritten by the caller).
 fn ensure_shape(m: &mut Array2<f64>, rows: usize, cols: usize) {
     if m.dim() != (rows, cols) {
@@ -90,26 +105,27 @@ impl Mlp {
     /// for a later `backward`. Returns the output.
     pub fn forward<'a>(&self, params: &[f64], x: &[f64], acts: &'a mut Vec<Vec<f64>>) -> &'a [f64] {
         debug_assert_eq!(params.len(), self.num_params());
-        acts.clear();
-        acts.push(x.to_vec());
         let layers = self.sizes.len() - 1;
+        // The buffers of an earlier call are reused: nothing is allocated once they have grown.
+        acts.resize_with(layers + 1, Vec::new);
+        acts[0].clear();
+        acts[0].extend_from_slice(x);
         let mut offset = 0;
         for (l, w) in self.sizes.windows(2).enumerate() {
             let (n_in, n_out) = (w[0], w[1]);
             let weights = &params[offset..offset + n_in * n_out];
             let bias = &params[offset + n_in * n_out..offset + n_in * n_out + n_out];
             offset += n_out * (n_in + 1);
-            let input = &acts[l];
-            let mut out: Vec<f64> = (0..n_out)
-                .map(|o| {
-                    let row = &weights[o * n_in..(o + 1) * n_in];
-                    bias[o] + row.iter().zip(input).map(|(w, x)| w * x).sum::<f64>()
-                })
-                .collect();
+            let (done, rest) = acts.split_at_mut(l + 1);
+            let (input, out) = (&done[l], &mut rest[0]);
+            out.clear();
+            out.extend((0..n_out).map(|o| {
+                let row = &weights[o * n_in..(o + 1) * n_in];
+                bias[o] + row.iter().zip(input).map(|(w, x)| w * x).sum::<f64>()
+            }));
             if l + 1 < layers {
-                crate::fastmath::tanh_in_place(&mut out);
+                crate::fastmath::tanh_in_place(out);
             }
-            acts.push(out);
         }
         acts.last().expect("forward produced an output")
     }
