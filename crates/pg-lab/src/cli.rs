@@ -189,6 +189,9 @@ pub struct BenchArgs {
     /// Seconds to spend on each benchmark.
     #[arg(long, value_parser = positive_float, default_value_t = 1.0, allow_hyphen_values = true)]
     pub seconds: f64,
+    /// Seeds of the time-to-solve runs (CartPole to a 100-episode mean of 475), at least 1; 0 skips them.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
 }
 
 /// Hidden layer widths.

@@ -325,7 +325,7 @@ fn help_lists_the_commands() {
 
 #[test]
 fn bench_reports_throughput_as_json() {
-    let out = pg(&["bench", "--seconds", "0.02"]);
+    let out = pg(&["bench", "--seconds", "0.02", "--seeds", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -333,6 +333,12 @@ fn bench_reports_throughput_as_json() {
         ["cartpole_dynamics_steps_per_second", "rollout_steps_per_second", "training_env_steps_per_second"]
     {
         assert!(s[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {s}");
+    }
+    for algo in ["reinforce", "reward-to-go", "npg", "trpo", "ppo"] {
+        let solve = &s["solve_cartpole"][algo];
+        assert_eq!(solve["seeds"].as_u64(), Some(1), "{algo} in {s}");
+        // Seed 0 solves CartPole with every algorithm (chapters 1 and 6 show it).
+        assert!(solve["median_steps"].as_f64().is_some_and(|v| v > 0.0), "{algo} in {s}");
     }
     assert_rejected(&["bench", "--seconds", "-1"], &["'-1'", "greater than 0"]);
 }
