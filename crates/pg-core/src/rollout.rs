@@ -110,6 +110,32 @@ where
     traj
 }
 
+/// The mean undiscounted return of `episodes` episodes in which `act` picks
+/// every action from the observation (a fixed rule, a random one, or a
+/// policy's mean action), with `rng` driving resets, `act` and the dynamics
+/// in that order.
+pub fn mean_episode_return<E: Env>(
+    env: &mut E,
+    episodes: usize,
+    rng: &mut PgRng,
+    mut act: impl FnMut(ArrayView1<'_, f64>, &mut PgRng) -> E::Action,
+) -> f64 {
+    let mut total = 0.0;
+    for _ in 0..episodes {
+        let mut obs = env.reset(rng);
+        loop {
+            let action = act(obs.view(), rng);
+            let step = env.step(&action, rng);
+            total += step.reward;
+            obs = step.obs;
+            if step.terminated || step.truncated {
+                break;
+            }
+        }
+    }
+    total / episodes as f64
+}
+
 /// A batch of whole episodes sampled from one policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch<A> {

@@ -254,13 +254,9 @@ pub fn train_cartpole_reuse(
 
 /// Every (K, seed) run, on every core; `result[k][s]` for `setup.reuse[k]` and seed s.
 pub fn reuse_runs(setup: &ReuseSetup) -> Result<Vec<Vec<pg_likelihood_ratio::TrainLog>>, pg_core::PgError> {
-    let jobs: Vec<(usize, u64)> =
-        setup.reuse.iter().flat_map(|&k| setup.cartpole.seeds.iter().map(move |&s| (k, s))).collect();
-    let logs =
-        pg_likelihood_ratio::experiments::parallel_map(&jobs, |&(k, s)| train_cartpole_reuse(k, s, setup))
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-    Ok(logs.chunks(setup.cartpole.seeds.len()).map(<[_]>::to_vec).collect())
+    pg_likelihood_ratio::experiments::runs_grid(&setup.reuse, &setup.cartpole.seeds, |&k, s| {
+        train_cartpole_reuse(k, s, setup)
+    })
 }
 
 /// The mean over runs of an update metric (`kl`, `ess`, ...) after each

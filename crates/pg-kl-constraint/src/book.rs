@@ -4,7 +4,7 @@
 use crate::experiments::checks::{
     EXACT_TOL, FD_TOL, direction, fisher_errors, gaussian_case, kl_gradient_error, softmax_case,
 };
-use crate::experiments::{self as ex, Algo, Setup, StepRule, broken};
+use crate::experiments::{self as ex, Algo, EstimatorMaker, Setup, StepRule, broken};
 use crate::{Fisher, Head, Samples, conjugate_gradient, mean_kl};
 use ndarray::{Array1, Array2};
 use pg_core::plot::{self, Axes, Spread};
@@ -13,9 +13,9 @@ use pg_core::report::{Report, markdown_table};
 use pg_core::seeded;
 use pg_importance_sampling::experiments::mean_metric_per_iteration;
 use pg_likelihood_ratio::experiments::{
-    self as ch1, CartPoleSetup, parallel_map, spread_over, steps_to_solve,
+    self as ch1, CartPoleSetup, median, median_of_some, parallel_map, runs_grid, spread_over, steps_to_solve,
 };
-use pg_likelihood_ratio::{Estimator, Reinforce, TrainLog};
+use pg_likelihood_ratio::{Reinforce, TrainLog};
 use rand::RngExt;
 
 /// Every file [`write`] generates; the chapter may include only these.
@@ -189,17 +189,6 @@ fn cg(report: &mut dyn Report) -> Result<(), String> {
     report.write("06-cg.md", &text)
 }
 
-/// The median of `xs` (NaN for none).
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => xs[n / 2],
-        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
-    }
-}
-
 /// Every update's KL over a set of runs.
 fn kls(logs: &[TrainLog]) -> Vec<f64> {
     logs.iter().flat_map(|l| l.iterations.iter().filter_map(|s| s.update.get("kl"))).collect()
@@ -212,13 +201,9 @@ fn step_size(report: &mut dyn Report) -> Result<(), String> {
         Setup { seeds: vec![0, 1, 2], max_env_steps: 50_000, ..Setup::cartpole() }
     };
     report.start(&format!("chapter 6: step sizes against trust regions ({} seeds)", setup.seeds.len()));
-    let jobs: Vec<(StepRule, u64)> =
-        STEP_RULES.iter().flat_map(|&r| setup.seeds.iter().map(move |&s| (r, s))).collect();
-    let logs = parallel_map(&jobs, |&(r, s)| ex::train_step_rule(r, s, &setup))
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
+    let logs = runs_grid(&STEP_RULES, &setup.seeds, |&r, s| ex::train_step_rule(r, s, &setup))
         .map_err(|e| e.to_string())?;
-    let runs: Vec<&[TrainLog]> = logs.chunks(setup.seeds.len()).collect();
+    let runs: Vec<&[TrainLog]> = logs.iter().map(Vec::as_slice).collect();
     let names: Vec<String> = STEP_RULES.iter().map(|r| r.name()).collect();
     let kl_lines: Vec<(&str, Vec<f64>, Vec<f64>)> = names
         .iter()
@@ -283,15 +268,12 @@ fn step_size(report: &mut dyn Report) -> Result<(), String> {
     report.write("06-step-size-table.md", &text)
 }
 
-/// Builds a fresh estimator for one run.
-type Maker = fn() -> Result<Box<dyn Estimator<Categorical> + Send>, pg_core::PgError>;
-
 /// Chapters 1-3's estimators, each through chapter 4's batched gradient,
 /// with the settings of their own chapters (the same seeds).
 fn earlier_chapters(quick: bool) -> Result<Vec<(String, Vec<TrainLog>)>, String> {
     let setup: CartPoleSetup = pg_likelihood_ratio::book::cartpole_setup(quick);
     let lambda = pg_baselines::experiments::CARTPOLE_GAE_LAMBDA;
-    let makers: [(String, Maker); 3] = [
+    let makers: [(String, EstimatorMaker); 3] = [
         ("REINFORCE (chapter 1)".into(), || Ok(Box::new(Reinforce))),
         ("reward-to-go (chapter 2)".into(), || Ok(Box::new(pg_causality::RewardToGo::new()))),
         (format!("GAE, λ = {lambda} (chapter 3)"), || {
@@ -299,18 +281,9 @@ fn earlier_chapters(quick: bool) -> Result<Vec<(String, Vec<TrainLog>)>, String>
             Ok(Box::new(pg_baselines::experiments::cartpole_value_baseline(Some(lambda))?))
         }),
     ];
-    makers
-        .into_iter()
-        .map(|(name, make)| {
-            let logs = parallel_map(&setup.seeds, |&seed| {
-                ch1::train_cartpole(pg_surrogate::Surrogate(make()?), seed, &setup)
-            })
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-            Ok((name, logs))
-        })
-        .collect()
+    let runs = runs_grid(&makers, &setup.seeds, |(_, make), s| ex::train_cartpole_batched(*make, s, &setup))
+        .map_err(|e| e.to_string())?;
+    Ok(makers.into_iter().map(|(name, _)| name).zip(runs).collect())
 }
 
 /// Learning curves against wall-clock seconds.
@@ -337,10 +310,10 @@ fn seconds_to_solve(log: &TrainLog) -> Option<f64> {
     log.solved_at(ch1::CARTPOLE_SOLVED, 100).map(|e| e.wall_seconds)
 }
 
-/// The median over runs, counting a run that never got there as infinitely slow.
-fn median_or_never(xs: impl Iterator<Item = Option<f64>>) -> String {
-    let m = median(xs.map(|x| x.unwrap_or(f64::INFINITY)).collect());
-    if m.is_finite() { format!("{m:.0}") } else { "never".into() }
+/// The median over runs, counting a run that never got there as infinitely
+/// slow, with `digits` decimals, or "never".
+fn median_or_never(xs: impl Iterator<Item = Option<f64>>, digits: usize) -> String {
+    median_of_some(xs).map_or("never".into(), |m| format!("{m:.digits$}"))
 }
 
 fn cartpole(report: &mut dyn Report) -> Result<(), String> {
@@ -377,12 +350,8 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
                 name.to_string(),
                 first.and_then(steps_to_solve).map_or("never".into(), |s| s.to_string()),
                 first.and_then(seconds_to_solve).map_or("never".into(), |s| format!("{s:.2}")),
-                median_or_never(logs.iter().map(|l| steps_to_solve(l).map(|s| s as f64))),
-                {
-                    let m =
-                        median(logs.iter().map(|l| seconds_to_solve(l).unwrap_or(f64::INFINITY)).collect());
-                    if m.is_finite() { format!("{m:.2}") } else { "never".into() }
-                },
+                median_or_never(logs.iter().map(|l| steps_to_solve(l).map(|s| s as f64)), 0),
+                median_or_never(logs.iter().map(seconds_to_solve), 2),
                 format!("{} of {}", logs.iter().filter(|l| steps_to_solve(l).is_some()).count(), logs.len()),
                 {
                     let k = kls(logs);
@@ -392,15 +361,9 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
         })
         .collect();
     let fastest = |key: &dyn Fn(&TrainLog) -> Option<f64>| -> String {
-        let medians: Vec<(&str, f64)> = groups
+        groups
             .iter()
-            .map(|(name, logs)| {
-                (*name, median(logs.iter().map(|l| key(l).unwrap_or(f64::INFINITY)).collect()))
-            })
-            .collect();
-        medians
-            .iter()
-            .filter(|(_, m)| m.is_finite())
+            .filter_map(|(name, logs)| Some((*name, median_of_some(logs.iter().map(key))?)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map_or("none of them".into(), |(name, _)| name.to_string())
     };
@@ -516,7 +479,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             vec![
                 name.to_string(),
                 first.and_then(|l| ex::evaluated_at(l, target)).map_or("never".into(), |s| s.to_string()),
-                median_or_never(logs.iter().map(|l| ex::evaluated_at(l, target).map(|s| s as f64))),
+                median_or_never(logs.iter().map(|l| ex::evaluated_at(l, target).map(|s| s as f64)), 0),
                 format!(
                     "{} of {}",
                     logs.iter().filter(|l| ex::evaluated_at(l, target).is_some()).count(),

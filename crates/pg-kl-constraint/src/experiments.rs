@@ -13,10 +13,11 @@ use pg_baselines::{ValueBaseline, ValueFunction};
 use pg_core::env::{CartPole, Pendulum};
 use pg_core::policy::{Categorical, Gaussian};
 use pg_core::rng::{seeded, substream};
-use pg_core::{Batch, Dist, Env, PgError, Policy};
+use pg_core::rollout::mean_episode_return;
+use pg_core::{Batch, Dist, PgError, Policy};
 use pg_importance_sampling::reuse::mean_kl;
 use pg_likelihood_ratio::PolicyGradient;
-use pg_likelihood_ratio::experiments::parallel_map;
+use pg_likelihood_ratio::experiments::{CartPoleSetup, runs_grid};
 use pg_likelihood_ratio::{Estimator, TrainConfig, TrainLog, Update, UpdateStats, train};
 use pg_surrogate::Surrogate;
 use pg_surrogate::experiments::{PendulumSetup, pendulum_policy, pendulum_update};
@@ -215,24 +216,10 @@ pub fn train_cartpole_with(
 /// policy's mean action (no exploration noise): the evaluation the targets
 /// refer to.
 pub fn deterministic_return(policy: &Gaussian, episodes: usize, seed: u64) -> f64 {
-    let rng = &mut seeded(seed);
-    let mut env = Pendulum::new();
-    let mut total = 0.0;
-    for _ in 0..episodes {
-        let mut obs = env.reset(rng);
-        loop {
-            let Dist::Gaussian { mean, .. } = policy.dist(obs.view()) else {
-                unreachable!("a Gaussian policy")
-            };
-            let step = env.step(&mean, rng);
-            total += step.reward;
-            obs = step.obs;
-            if step.terminated || step.truncated {
-                break;
-            }
-        }
-    }
-    total / episodes as f64
+    mean_episode_return(&mut Pendulum::new(), episodes, &mut seeded(seed), |obs, _| match policy.dist(obs) {
+        Dist::Gaussian { mean, .. } => mean,
+        Dist::Categorical(_) => unreachable!("a Gaussian policy has a Gaussian distribution"),
+    })
 }
 
 /// Episodes in each deterministic evaluation.
@@ -383,7 +370,18 @@ pub fn runs(
     seeds: &[u64],
     run: impl Fn(Algo, u64) -> Result<TrainLog, PgError> + Sync,
 ) -> Result<Vec<Vec<TrainLog>>, PgError> {
-    let jobs: Vec<(Algo, u64)> = algos.iter().flat_map(|&a| seeds.iter().map(move |&s| (a, s))).collect();
-    let logs = parallel_map(&jobs, |&(a, s)| run(a, s)).into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(logs.chunks(seeds.len().max(1)).map(<[_]>::to_vec).collect())
+    runs_grid(algos, seeds, |&a, s| run(a, s))
+}
+
+/// Builds a fresh estimator for one run.
+pub type EstimatorMaker = fn() -> Result<Box<dyn Estimator<Categorical> + Send>, PgError>;
+
+/// An earlier chapter's estimator on CartPole with that chapter's settings,
+/// its gradient through chapter 4's batched surrogate.
+pub fn train_cartpole_batched(
+    make: EstimatorMaker,
+    seed: u64,
+    setup: &CartPoleSetup,
+) -> Result<TrainLog, PgError> {
+    pg_likelihood_ratio::experiments::train_cartpole(Surrogate(make()?), seed, setup)
 }

@@ -535,6 +535,7 @@ pub(crate) fn objective<P: Head>(
 ) -> f64 {
     let rows = policy.rows(samples.steps.obs.view(), work);
     let m = samples.len().max(1) as f64;
+    let want_grad = grad.is_some();
     let mut d = Array2::zeros(rows.dim());
     let mut total = 0.0;
     for (((row, a), (&old_lp, &adv)), mut dm) in rows
@@ -544,11 +545,13 @@ pub(crate) fn objective<P: Head>(
         .zip(samples.old_log_probs.iter().zip(&samples.advantages))
         .zip(d.rows_mut())
     {
-        // ∂ log π/∂row into dm, then scaled by the term's derivative.
-        let lp = P::log_prob_row(row, a, 1.0, Some(dm.view_mut()));
+        // ∂ log π/∂row into dm (when a gradient is wanted), then scaled by the term's derivative.
+        let lp = P::log_prob_row(row, a, 1.0, want_grad.then(|| dm.view_mut()));
         let (term, d_log_ratio) = f((lp - old_lp).exp(), adv);
         total += term;
-        dm *= d_log_ratio / m;
+        if want_grad {
+            dm *= d_log_ratio / m;
+        }
     }
     if let Some(grad) = grad {
         policy.pull_back(work, d.view(), grad);

@@ -7,23 +7,16 @@ use pg_core::env::CartPole;
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, StepWeights, seeded};
-use pg_kl_constraint::experiments::{Algo as KlAlgo, Setup as KlSetup};
+use pg_kl_constraint::experiments::{
+    Algo as KlAlgo, EstimatorMaker, Setup as KlSetup, train_cartpole_batched,
+};
 use pg_kl_constraint::{Fisher, Samples};
-use pg_likelihood_ratio::experiments::parallel_map;
+use pg_likelihood_ratio::experiments::{median_of_some, runs_grid};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
 use pg_surrogate::{BatchedPolicy, Steps, Surrogate};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
-
-/// The median of `xs`, a missing value counted as infinitely large (`None` if it is the median).
-fn median(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let mut v: Vec<f64> = xs.map(|x| x.unwrap_or(f64::INFINITY)).collect();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let m = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-    m.is_finite().then_some(m)
-}
 
 /// Steps and seconds to a 100-episode mean of 475 on CartPole for each
 /// algorithm with its chapter's settings, medians over seeds 0..`seeds`
@@ -32,18 +25,13 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     let seeds: Vec<u64> = (0..seeds).collect();
     let err = |e: pg_core::PgError| e.to_string();
     let setup = pg_likelihood_ratio::book::cartpole_setup(false);
-    let earlier = |make: fn() -> Box<dyn Estimator<Categorical> + Send>| {
-        parallel_map(&seeds, |&s| {
-            pg_likelihood_ratio::experiments::train_cartpole(Surrogate(make()), s, &setup)
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)
-    };
-    let mut runs = vec![
-        ("reinforce", earlier(|| Box::new(Reinforce))?),
-        ("reward-to-go", earlier(|| Box::new(pg_causality::RewardToGo::new()))?),
+    let earlier: [(&str, EstimatorMaker); 2] = [
+        ("reinforce", || Ok(Box::new(Reinforce))),
+        ("reward-to-go", || Ok(Box::new(pg_causality::RewardToGo::new()))),
     ];
+    let logs =
+        runs_grid(&earlier, &seeds, |(_, make), s| train_cartpole_batched(*make, s, &setup)).map_err(err)?;
+    let mut runs: Vec<(&str, Vec<TrainLog>)> = earlier.iter().map(|e| e.0).zip(logs).collect();
     let kl = KlSetup::cartpole();
     let algos = [("npg", KlAlgo::Npg), ("trpo", KlAlgo::Trpo), ("ppo", KlAlgo::Ppo)];
     let logs = pg_kl_constraint::experiments::runs(&algos.map(|a| a.1), &seeds, |a, s| {
@@ -55,8 +43,8 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     eprintln!("\nCartPole to a 100-episode mean of 475, medians over {} seeds:", seeds.len());
     for (name, logs) in runs {
         let solved = |l: &TrainLog| l.solved_at(475.0, 100).map(|e| (e.env_steps as f64, e.wall_seconds));
-        let steps = median(logs.iter().map(|l| solved(l).map(|s| s.0)));
-        let secs = median(logs.iter().map(|l| solved(l).map(|s| s.1)));
+        let steps = median_of_some(logs.iter().map(|l| solved(l).map(|s| s.0)));
+        let secs = median_of_some(logs.iter().map(|l| solved(l).map(|s| s.1)));
         let count = logs.iter().filter(|l| solved(l).is_some()).count();
         let show = |x: Option<f64>, digits: usize| x.map_or("never".into(), |v| format!("{v:.digits$}"));
         eprintln!(

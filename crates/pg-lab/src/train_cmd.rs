@@ -82,7 +82,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let (log, threshold) = match args.env {
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
-            let update = network_update(args, kl.as_ref(), hidden, 4, lr)?;
+            let update = network_update(args, kl.as_ref(), 4, lr)?;
             if normalize_observations(args) {
                 fit(NormalizedObservations::new(CartPole::new()), &mut policy, args, &config, update)?
             } else {
@@ -91,7 +91,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         }
         EnvName::Pendulum => {
             let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
-            let update = network_update(args, kl.as_ref(), hidden, 3, lr)?;
+            let update = network_update(args, kl.as_ref(), 3, lr)?;
             if normalize_observations(args) {
                 fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, update)?
             } else {
@@ -443,7 +443,6 @@ where
 fn network_update<P>(
     args: &TrainArgs,
     kl: Option<&KlSetup>,
-    hidden: &[usize],
     obs_dim: usize,
     lr: f64,
 ) -> Result<Box<dyn Update<P>>, String>
@@ -454,7 +453,6 @@ where
     let Some(setup) = kl else {
         return policy_gradient(args, lr, network_estimator(args, obs_dim)?);
     };
-    let setup = KlSetup { hidden: hidden.to_vec(), ..setup.clone() };
     let gae = setup.value_baseline(obs_dim, args.seed).map_err(err)?;
     let estimator: Box<dyn Estimator<P> + Send> =
         if normalize_advantages(args) { Box::new(NormalizedAdvantages(gae)) } else { Box::new(gae) };

@@ -74,6 +74,20 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     out
 }
 
+/// Runs `run(setting, seed)` for every setting and every seed, on every
+/// core; `result[i][j]` belongs to `settings[i]` and `seeds[j]`, or the
+/// first error in that order.
+pub fn runs_grid<T: Sync, R: Send, E: Send>(
+    settings: &[T],
+    seeds: &[u64],
+    run: impl Fn(&T, u64) -> Result<R, E> + Sync,
+) -> Result<Vec<Vec<R>>, E> {
+    let jobs: Vec<(usize, u64)> =
+        (0..settings.len()).flat_map(|i| seeds.iter().map(move |&s| (i, s))).collect();
+    let mut results = parallel_map(&jobs, |&(i, s)| run(&settings[i], s)).into_iter();
+    settings.iter().map(|_| results.by_ref().take(seeds.len()).collect()).collect()
+}
+
 /// Estimator error against batch size on the three-state MDP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorVsN {
@@ -289,14 +303,27 @@ pub fn median_steps_to_solve(logs: &[TrainLog]) -> Option<f64> {
 /// episodes first reached `threshold`, counting a run that never got there
 /// as infinitely slow (`None` when at least half never did).
 pub fn median_steps_to(logs: &[TrainLog], threshold: f64) -> Option<f64> {
-    let mut steps: Vec<f64> = logs
-        .iter()
-        .map(|l| l.solved_at(threshold, 100).map_or(f64::INFINITY, |e| e.env_steps as f64))
-        .collect();
-    steps.sort_by(f64::total_cmp);
-    let n = steps.len();
-    let median = if n % 2 == 1 { steps[n / 2] } else { (steps[n / 2 - 1] + steps[n / 2]) / 2.0 };
-    median.is_finite().then_some(median)
+    median_of_some(logs.iter().map(|l| l.solved_at(threshold, 100).map(|e| e.env_steps as f64)))
+}
+
+/// The median of `xs` (the mean of the middle two for an even count; NaN
+/// for none).
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+/// The median of values that may be missing (a run that never got
+/// somewhere), a missing one counted as infinitely large; `None` when at
+/// least half are missing.
+pub fn median_of_some(xs: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+    let m = median(xs.into_iter().map(|x| x.unwrap_or(f64::INFINITY)).collect());
+    m.is_finite().then_some(m)
 }
 
 /// A table of steps to 475 per seed, one row per estimator, with the median.

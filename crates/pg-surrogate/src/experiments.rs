@@ -9,7 +9,8 @@ use pg_core::env::{CartPole, Pendulum};
 use pg_core::gradcheck::{central_difference, max_scaled_error};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch, Policy};
 use pg_core::rng::{seeded, substream};
-use pg_core::{Batch, Env, PgError, StepWeights};
+use pg_core::rollout::mean_episode_return;
+use pg_core::{Batch, PgError, StepWeights};
 use pg_likelihood_ratio::experiments::parallel_map;
 use pg_likelihood_ratio::weighted_score_gradient;
 use pg_likelihood_ratio::{Estimator, PolicyGradient, TrainConfig, TrainLog, train};
@@ -148,21 +149,10 @@ pub fn pendulum_runs(setup: &PendulumSetup) -> Result<Vec<TrainLog>, PgError> {
 /// The mean return of `episodes` Pendulum episodes with torques drawn
 /// uniformly from the allowed range: the floor any learning must beat.
 pub fn random_policy_return(episodes: usize, seed: u64) -> f64 {
-    let mut env = Pendulum::new();
-    let mut rng = seeded(seed);
-    let mut total = 0.0;
-    for _ in 0..episodes {
-        env.reset(&mut rng);
-        loop {
-            let torque = rng.random_range(-pg_core::env::MAX_TORQUE..pg_core::env::MAX_TORQUE);
-            let step = env.step(&Array1::from(vec![torque]), &mut rng);
-            total += step.reward;
-            if step.terminated || step.truncated {
-                break;
-            }
-        }
-    }
-    total / episodes as f64
+    let max = pg_core::env::MAX_TORQUE;
+    mean_episode_return(&mut Pendulum::new(), episodes, &mut seeded(seed), |_, rng| {
+        Array1::from(vec![rng.random_range(-max..max)])
+    })
 }
 
 /// Seconds per call of `work`, the median of `reps` timed calls.

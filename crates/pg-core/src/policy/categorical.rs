@@ -2,7 +2,7 @@
 //! with no hidden layers it is the linear softmax policy.
 
 use super::mlp::with_scratch;
-use super::{Mlp, Policy, log_softmax};
+use super::{Mlp, Policy, log_softmax, sample_from_logits};
 use crate::dist::Dist;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
@@ -68,24 +68,7 @@ impl Policy for Categorical {
     }
 
     fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (usize, f64) {
-        with_scratch(|acts| {
-            let logits = self.logits(obs, acts);
-            // log softmax and inversion sampling as in `log_softmax` and
-            // `sample_categorical`, without their vectors.
-            let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
-            let u: f64 = rand::RngExt::random(rng);
-            let mut acc = 0.0;
-            let mut a = logits.len() - 1;
-            for (i, l) in logits.iter().enumerate() {
-                acc += (l - log_z).exp();
-                if u < acc {
-                    a = i;
-                    break;
-                }
-            }
-            (a, logits[a] - log_z)
-        })
+        with_scratch(|acts| sample_from_logits(self.logits(obs, acts), rng))
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {

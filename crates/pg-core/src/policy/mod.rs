@@ -122,16 +122,21 @@ pub(crate) fn log_softmax(logits: &[f64]) -> Vec<f64> {
     logits.iter().map(|l| l - log_z).collect()
 }
 
-/// Samples an index from probabilities by inversion.
-pub(crate) fn sample_categorical(probs: &[f64], rng: &mut PgRng) -> usize {
+/// Draws a ∼ softmax(logits) by inversion and returns it with its
+/// log-probability, the same numbers as [`log_softmax`] gives, without
+/// allocating (it runs at every environment step).
+pub(crate) fn sample_from_logits(logits: &[f64], rng: &mut PgRng) -> (usize, f64) {
     use rand::RngExt;
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
     let u: f64 = rng.random();
     let mut acc = 0.0;
-    for (i, p) in probs.iter().enumerate() {
-        acc += p;
+    for (i, l) in logits.iter().enumerate() {
+        acc += (l - log_z).exp();
         if u < acc {
-            return i;
+            return (i, l - log_z);
         }
     }
-    probs.len() - 1
+    let last = logits.len() - 1;
+    (last, logits[last] - log_z)
 }

@@ -1,6 +1,6 @@
 //! The tabular softmax policy: one logit per (state, action) pair.
 
-use super::{Policy, log_softmax, sample_categorical};
+use super::{Policy, log_softmax, sample_from_logits};
 use crate::dist::Dist;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
@@ -50,10 +50,9 @@ impl Policy for TabularSoftmax {
     }
 
     fn sample_with_log_prob(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> (usize, f64) {
-        let lp = self.log_probs(obs).1;
-        let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
-        let a = sample_categorical(&probs, rng);
-        (a, lp[a])
+        let s = Self::state(obs);
+        let row = self.theta.slice(ndarray::s![s * self.n_actions..(s + 1) * self.n_actions]);
+        sample_from_logits(row.as_slice().expect("a row of a contiguous vector"), rng)
     }
 
     fn log_prob(&self, obs: ArrayView1<'_, f64>, action: &usize) -> f64 {
