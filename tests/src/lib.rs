@@ -60,3 +60,7 @@ pub struct Chapter05;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/06-kl-constraint.md")]
 pub struct Chapter06;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/07-how-fast.md")]
+pub struct Chapter07;

@@ -136,6 +136,11 @@ fn built_book_renders_offline_with_math_figures_and_working_links() {
     assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 6, "chapter 6's six figures");
     assert!(chapter.contains("pub fn conjugate_gradient") && chapter.contains("pub fn jvp_batch"));
 
+    let chapter = std::fs::read_to_string(build.join("07-how-fast.html")).unwrap();
+    assert!(chapter.contains("katex-display") && !chapter.contains("$$"), "chapter 7's math is rendered");
+    assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 3, "chapter 7's three figures");
+    assert!(chapter.contains("pub struct CartPoles") && chapter.contains("pub fn forward_append_few"));
+
     let mut pages = 0;
     let mut targets = BTreeSet::new();
     for entry in std::fs::read_dir(&build).unwrap() {

@@ -13,6 +13,9 @@ use pg_kl_constraint::experiments::{
 use pg_kl_constraint::{Fisher, Samples};
 use pg_likelihood_ratio::experiments::{median_of_some, runs_grid};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
+use pg_speed::book::cores;
+use pg_speed::experiments::{self as speed, per_second as throughput};
+use pg_speed::{Quota, Sampler};
 use pg_surrogate::{BatchedPolicy, Steps, Surrogate};
 use serde_json::json;
 use std::hint::black_box;
@@ -39,6 +42,13 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     })
     .map_err(err)?;
     runs.extend(algos.iter().map(|a| a.0).zip(logs));
+    // Chapter 7's vectorised reward-to-go: one run at a time, on every core.
+    let vectorised: Vec<TrainLog> = seeds
+        .iter()
+        .map(|&seed| speed::timed_run(&speed::config(1_000_000, seed), &[32], cores()).map(|t| t.log))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    runs.push(("reward-to-go-vectorised", vectorised));
     let mut out = json!({});
     eprintln!("\nCartPole to a 100-episode mean of 475, medians over {} seeds:", seeds.len());
     for (name, logs) in runs {
@@ -48,7 +58,7 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
         let count = logs.iter().filter(|l| solved(l).is_some()).count();
         let show = |x: Option<f64>, digits: usize| x.map_or("never".into(), |v| format!("{v:.digits$}"));
         eprintln!(
-            "{name:>14}  {:>9} steps  {:>6} s  ({count} of {} solved)",
+            "{name:>24}  {:>9} steps  {:>6} s  ({count} of {} solved)",
             show(steps, 0),
             show(secs, 2),
             logs.len()
@@ -57,20 +67,6 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
             json!({ "median_steps": steps, "median_seconds": secs, "solved": count, "seeds": logs.len() });
     }
     Ok(out)
-}
-
-/// Repeats `work` (which returns how many items it processed) for about
-/// `seconds`, and returns items per second.
-fn throughput(seconds: f64, mut work: impl FnMut() -> usize) -> f64 {
-    let start = Instant::now();
-    let mut items = 0;
-    loop {
-        items += work();
-        let elapsed = start.elapsed().as_secs_f64();
-        if elapsed >= seconds {
-            return items as f64 / elapsed;
-        }
-    }
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
@@ -122,6 +118,25 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         log.env_steps()
     });
 
+    let mut sampler = Sampler::new(2, 5, Quota::Steps(5_000), 0).map_err(|e| e.to_string())?;
+    let lockstep = throughput(seconds, || {
+        sampler.sample(&policy);
+        sampler.num_steps()
+    });
+    let vectorised: Vec<f64> = [1, cores()]
+        .iter()
+        .map(|&threads| {
+            let mut runs = vec![];
+            let start = Instant::now();
+            while runs.is_empty() || start.elapsed().as_secs_f64() < seconds {
+                runs.push(speed::timed_run(&speed::config(300_000, runs.len() as u64), &[32], threads)?);
+            }
+            let (steps, secs) =
+                runs.iter().fold((0, 0.0), |(n, t), r| (n + r.log.env_steps(), t + r.seconds));
+            Ok(steps as f64 / secs)
+        })
+        .collect::<Result<_, pg_core::PgError>>()
+        .map_err(|e| e.to_string())?;
     let rows = [
         ("cartpole_dynamics_steps_per_second", dynamics, "CartPole steps, fixed actions"),
         ("rollout_steps_per_second", rollouts, "steps sampled with a 32x32 MLP policy"),
@@ -133,6 +148,17 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             "Fisher-vector products (chapter 6), states per second",
         ),
         ("training_env_steps_per_second", training, "whole iterations: sample, batched gradient, Adam step"),
+        (
+            "vectorised_rollout_steps_per_second",
+            lockstep,
+            "chapter 7: lockstep sampling with the same policy, 2 groups of 5 environments, every core",
+        ),
+        (
+            "vectorised_training_steps_per_second_1_thread",
+            vectorised[0],
+            "chapter 7: reward-to-go training from scratch, batches of 5000 steps, 1 thread",
+        ),
+        ("vectorised_training_steps_per_second", vectorised[1], "chapter 7: the same on every core"),
     ];
     for (_, value, what) in &rows {
         eprintln!("{value:>14.0}  {what}");

@@ -28,6 +28,7 @@ pub const CHAPTERS: &[Chapter] = &[
         write: pg_importance_sampling::book::write,
     },
     Chapter { generated: pg_kl_constraint::book::GENERATED, write: pg_kl_constraint::book::write },
+    Chapter { generated: pg_speed::book::GENERATED, write: pg_speed::book::write },
 ];
 
 /// Whether `name` is a file some chapter generates.

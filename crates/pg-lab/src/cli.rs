@@ -172,6 +172,21 @@ pub struct TrainArgs {
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
     #[arg(long)]
     pub per_step_gradient: bool,
+    /// Chapter 7's vectorised sampler: batches of whole episodes until at least this many steps,
+    /// sampled by --groups groups of --envs environments stepped in lockstep, on --threads threads
+    /// (reinforce or reward-to-go on cartpole). The result does not depend on --threads.
+    #[arg(long, value_parser = at_least_one)]
+    pub batch_steps: Option<usize>,
+    /// Environments stepped in lockstep in each group (with --batch-steps) [default: 5].
+    #[arg(long, value_parser = at_least_one)]
+    pub envs: Option<usize>,
+    /// Groups of environments, each sampled on a thread of its own when one is free (with --batch-steps)
+    /// [default: 2].
+    #[arg(long, value_parser = at_least_one)]
+    pub groups: Option<usize>,
+    /// Threads (with --batch-steps) [default: one per core].
+    #[arg(long, value_parser = at_least_one)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

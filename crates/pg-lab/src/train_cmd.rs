@@ -13,7 +13,10 @@ use pg_importance_sampling::reuse::Reuse;
 use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio};
 use pg_kl_constraint::Head;
 use pg_kl_constraint::experiments::{Algo as KlAlgo, EVAL_EPISODES, Setup as KlSetup, deterministic_return};
-use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, Update, train};
+use pg_likelihood_ratio::{
+    Estimator, IterStats, PolicyGradient, Reinforce, TrainConfig, TrainLog, Update, train,
+};
+use pg_speed::{VecConfig, Weighting, with_threads};
 use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use pg_surrogate::{BatchedPolicy, Surrogate};
 use serde_json::json;
@@ -80,6 +83,10 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let start = Instant::now();
     let mut evaluation = None;
     let (log, threshold) = match args.env {
+        EnvName::Cartpole if args.batch_steps.is_some() => {
+            let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
+            (fit_vectorised(&mut policy, args, &config, lr)?, CartPole::new().solved_threshold())
+        }
         EnvName::Cartpole => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
             let update = network_update(args, kl.as_ref(), 4, lr)?;
@@ -131,7 +138,11 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "env": env_name(args.env),
         "seed": args.seed,
         "iters": config.iters,
-        "batch": config.batch,
+        "batch": args.batch_steps.is_none().then_some(config.batch),
+        "batch_steps": args.batch_steps,
+        "envs": args.batch_steps.map(|_| vectorised(args).envs),
+        "groups": args.batch_steps.map(|_| vectorised(args).groups),
+        "threads": args.batch_steps.map(|_| threads(args)),
         "lr": (!natural(args.algo)).then_some(lr),
         "policy": policy_name,
         "normalize_observations": normalize_observations(args),
@@ -350,6 +361,32 @@ fn check_options(args: &TrainArgs) -> Result<(), String> {
         !constrained,
         "chapters 1-5's algorithms (chapter 6's work on whole batches)",
     )?;
+    let lockstep = args.envs.is_some() || args.groups.is_some() || args.threads.is_some();
+    if lockstep && args.batch_steps.is_none() {
+        return Err("--envs, --groups and --threads are not allowed without --batch-steps: they set up \
+                    chapter 7's vectorised sampler, which --batch-steps turns on"
+            .into());
+    }
+    if args.batch_steps.is_some() {
+        if !matches!(args.algo, Algo::Reinforce | Algo::RewardToGo) || args.env != EnvName::Cartpole {
+            return Err(format!(
+                "--batch-steps is not allowed with --algo {algo} --env {}: use it with --algo reinforce or \
+                 reward-to-go on --env cartpole",
+                env_name(args.env)
+            ));
+        }
+        let given = [
+            ("--batch", args.batch.is_some()),
+            ("--per-step-gradient", args.per_step_gradient),
+            ("--normalize-observations", args.normalize_observations.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(format!(
+                "{flag} is not allowed with --batch-steps: the vectorised sampler sizes its batches in steps and \
+                 computes the batched surrogate on raw observations"
+            ));
+        }
+    }
     if constrained && matches!(args.env, EnvName::Mdp | EnvName::Stay) {
         return Err(format!(
             "--algo {algo} is not allowed with --env {}: it needs a network policy; use it with cartpole or pendulum",
@@ -468,17 +505,8 @@ where
 
 /// Runs `update` with a progress bar (over the step budget if there is
 /// one, else over iterations); returns the log and the solved threshold.
-fn fit<E, P>(
-    mut env: E,
-    policy: &mut P,
-    args: &TrainArgs,
-    config: &TrainConfig,
-    mut update: Box<dyn Update<P>>,
-) -> Result<(TrainLog, Option<f64>), String>
-where
-    E: Env,
-    P: Policy<Action = E::Action> + Clone + 'static,
-{
+/// A progress bar over env steps when there is a budget, over iterations otherwise (hidden with --quiet).
+fn progress_bar(args: &TrainArgs, config: &TrainConfig) -> ProgressBar {
     let (length, unit) = match config.max_env_steps {
         Some(budget) => (budget, "env steps"),
         None => (config.iters, "iters"),
@@ -490,19 +518,77 @@ where
         ))
         .expect("a valid progress template"),
     );
+    bar
+}
+
+/// Moves `bar` to the end of iteration `s`, with its mean return and metrics.
+fn show_progress(bar: &ProgressBar, config: &TrainConfig, s: &IterStats) {
+    bar.set_position(if config.max_env_steps.is_some() { s.env_steps } else { s.iter + 1 } as u64);
+    let extra: String = s
+        .update
+        .metrics
+        .iter()
+        .filter(|(n, _)| *n != "grad_norm")
+        .map(|(n, v)| format!("  {n} {v:.3}"))
+        .collect();
+    bar.set_message(format!("mean return {:.1}  env steps {}{extra}", s.mean_return, s.env_steps));
+}
+
+fn fit<E, P>(
+    mut env: E,
+    policy: &mut P,
+    args: &TrainArgs,
+    config: &TrainConfig,
+    mut update: Box<dyn Update<P>>,
+) -> Result<(TrainLog, Option<f64>), String>
+where
+    E: Env,
+    P: Policy<Action = E::Action> + Clone + 'static,
+{
+    let bar = progress_bar(args, config);
     let threshold = env.solved_threshold();
-    let log = train(&mut env, policy, update.as_mut(), config, |s| {
-        bar.set_position(if config.max_env_steps.is_some() { s.env_steps } else { s.iter + 1 } as u64);
-        let extra: String = s
-            .update
-            .metrics
-            .iter()
-            .filter(|(n, _)| *n != "grad_norm")
-            .map(|(n, v)| format!("  {n} {v:.3}"))
-            .collect();
-        bar.set_message(format!("mean return {:.1}  env steps {}{extra}", s.mean_return, s.env_steps));
-    })
-    .map_err(|e| e.to_string());
+    let log = train(&mut env, policy, update.as_mut(), config, |s| show_progress(&bar, config, s))
+        .map_err(|e| e.to_string());
     bar.finish_and_clear();
     Ok((log?, threshold))
+}
+
+/// Chapter 7's settings for `pg train --batch-steps`.
+fn vectorised(args: &TrainArgs) -> VecConfig {
+    let defaults = VecConfig::reward_to_go(args.batch_steps.unwrap_or(1));
+    VecConfig {
+        groups: args.groups.unwrap_or(defaults.groups),
+        envs: args.envs.unwrap_or(defaults.envs),
+        weighting: match args.algo {
+            Algo::Reinforce => Weighting::Return,
+            _ => Weighting::RewardToGo(gamma(args).unwrap_or(1.0)),
+        },
+        normalize: normalize_advantages(args),
+        seed: args.seed,
+        ..defaults
+    }
+}
+
+/// `--threads`, or one per core.
+fn threads(args: &TrainArgs) -> usize {
+    args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Trains with chapter 7's vectorised sampler, with the same progress bar as [`fit`].
+fn fit_vectorised(
+    policy: &mut Categorical,
+    args: &TrainArgs,
+    config: &TrainConfig,
+    lr: f64,
+) -> Result<TrainLog, String> {
+    let vec_config =
+        VecConfig { lr, iters: config.iters, max_env_steps: config.max_env_steps, ..vectorised(args) };
+    let bar = progress_bar(args, config);
+    let log = with_threads(threads(args), || {
+        pg_speed::train(policy, &vec_config, |s| show_progress(&bar, config, s))
+    })
+    .and_then(|run| run)
+    .map_err(|e| e.to_string());
+    bar.finish_and_clear();
+    log
 }

@@ -317,6 +317,40 @@ fn the_same_seed_reproduces_a_run() {
 }
 
 #[test]
+fn vectorised_flags_are_checked_and_threads_do_not_change_the_result() {
+    assert_rejected(&["train", "--batch-steps", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--batch-steps", "500", "--threads", "0"], &["'0'", "at least 1"]);
+    assert_rejected(&["train", "--envs", "3"], &["--envs", "--batch-steps"]);
+    assert_rejected(&["train", "--algo", "ppo", "--batch-steps", "500"], &["--batch-steps", "reward-to-go"]);
+    assert_rejected(&["train", "--env", "pendulum", "--batch-steps", "500"], &["--batch-steps", "cartpole"]);
+    assert_rejected(&["train", "--batch-steps", "500", "--batch", "4"], &["--batch", "--batch-steps"]);
+    let run = |threads: &str| {
+        let out = pg(&[
+            "train",
+            "--algo",
+            "reward-to-go",
+            "--batch-steps",
+            "500",
+            "--iters",
+            "4",
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let s: serde_json::Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+        assert_eq!(
+            (s["batch_steps"].as_u64(), s["envs"].as_u64(), s["groups"].as_u64()),
+            (Some(500), Some(5), Some(2))
+        );
+        assert!(s["batch"].is_null(), "{s}");
+        (s["env_steps"].clone(), s["episodes"].clone(), s["final_mean_return"].clone())
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = pg(&["--help"]);
     let text = String::from_utf8(out.stdout).unwrap();
@@ -329,12 +363,17 @@ fn bench_reports_throughput_as_json() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    for key in
-        ["cartpole_dynamics_steps_per_second", "rollout_steps_per_second", "training_env_steps_per_second"]
-    {
+    for key in [
+        "cartpole_dynamics_steps_per_second",
+        "rollout_steps_per_second",
+        "training_env_steps_per_second",
+        "vectorised_rollout_steps_per_second",
+        "vectorised_training_steps_per_second_1_thread",
+        "vectorised_training_steps_per_second",
+    ] {
         assert!(s[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {s}");
     }
-    for algo in ["reinforce", "reward-to-go", "npg", "trpo", "ppo"] {
+    for algo in ["reinforce", "reward-to-go", "npg", "trpo", "ppo", "reward-to-go-vectorised"] {
         let solve = &s["solve_cartpole"][algo];
         assert_eq!(solve["seeds"].as_u64(), Some(1), "{algo} in {s}");
         // Seed 0 solves CartPole with every algorithm (chapters 1 and 6 show it).

@@ -57,21 +57,13 @@ pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
     cov / (sx * sy)
 }
 
-/// Runs `f` on every item, on as many threads as the machine has cores, and
-/// returns the results in the items' order (so results do not depend on the
-/// thread count).
+/// Runs `f` on every item, on rayon's threads (one per core), and returns the
+/// results in the items' order. Idle threads take the next waiting item, so
+/// a long run does not hold back the others, and the results do not depend
+/// on the thread count as long as each `f(item)` does not.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let mut out = Vec::with_capacity(items.len());
-    for chunk in items.chunks(threads) {
-        let f = &f;
-        let results: Vec<R> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk.iter().map(|item| s.spawn(move || f(item))).collect();
-            handles.into_iter().map(|h| h.join().expect("a worker thread panicked")).collect()
-        });
-        out.extend(results);
-    }
-    out
+    use rayon::prelude::*;
+    items.par_iter().map(&f).collect()
 }
 
 /// Runs `run(setting, seed)` for every setting and every seed, on every

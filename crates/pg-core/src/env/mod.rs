@@ -13,7 +13,7 @@ mod pendulum;
 mod stay;
 mod tabular;
 
-pub use cartpole::CartPole;
+pub use cartpole::{CartPole, MAX_STEPS as CARTPOLE_MAX_STEPS};
 pub use pendulum::{MAX_TORQUE, Pendulum};
 pub use stay::Stay;
 pub use tabular::{TabularMdp, Transition};

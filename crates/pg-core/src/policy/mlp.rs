@@ -7,22 +7,159 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::RngExt;
 
 /// The buffers of a batched pass: every layer's outputs for all rows, and
-/// two scratch matrices for the backward pass. They are sized on first use
-/// and reused while the batch keeps its shape, so a pass allocates nothing
-/// per step.
+/// two scratch matrices for the backward pass. They only ever grow, and are
+/// reused from pass to pass, so a pass allocates nothing once they are as
+/// large as the largest batch so far.
 #[derive(Debug, Clone, Default)]
 pub struct MlpBatch {
-    /// `acts[0]` holds the inputs, `acts[l]` layer l's outputs (one row per input).
-    acts: Vec<Array2<f64>>,
-    delta: Array2<f64>,
-    back: Array2<f64>,
+    /// The rows in use.
+    rows: usize,
+    /// Each layer's width, input first.
+    widths: Vec<usize>,
+    /// `acts[0]` holds the inputs, `acts[l]` layer l's outputs, row after row
+    /// (the first rows × width entries are in use).
+    acts: Vec<Vec<f64>>,
+    delta: Vec<f64>,
+    back: Vec<f64>,
 }
 
 impl MlpBatch {
-    /// The network's outputs of the last `forward_batch`, one row per input.
+    /// The network's outputs for every row, one row per input.
     pub fn output(&self) -> ArrayView2<'_, f64> {
-        self.acts.last().expect("forward_batch ran").view()
+        self.layer(self.acts.len().checked_sub(1).expect("forward_batch ran"))
     }
+
+    /// The inputs, one row each.
+    pub fn input(&self) -> ArrayView2<'_, f64> {
+        self.layer(0)
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Forgets every row, keeping the buffers for the next rows.
+    pub fn clear(&mut self) {
+        self.rows = 0;
+    }
+
+    /// Layer l's outputs (l = 0: the inputs).
+    fn layer(&self, l: usize) -> ArrayView2<'_, f64> {
+        matrix(&self.acts[l], self.rows, self.widths[l])
+    }
+
+    /// Copies the rows of `x` after the rows in use, makes room for their
+    /// activations in every layer, and returns (first new row, new rows).
+    fn push_inputs(&mut self, sizes: &[usize], x: ArrayView2<'_, f64>) -> (usize, usize) {
+        if self.widths != sizes {
+            self.widths = sizes.to_vec();
+            self.rows = 0;
+        }
+        self.acts.resize_with(sizes.len(), Vec::new);
+        let (first, n) = (self.rows, x.nrows());
+        for (buf, &width) in self.acts.iter_mut().zip(sizes) {
+            matrix_mut(buf, first + n, width);
+        }
+        let (input, _) = self.new_rows(0, first, n);
+        ArrayViewMut2::from_shape((n, sizes[0]), &mut input[..]).expect("new rows").assign(&x);
+        (first, n)
+    }
+
+    /// Rows first..first + n of layer l's inputs and of its outputs.
+    fn new_rows(&mut self, l: usize, first: usize, n: usize) -> (&mut [f64], &mut [f64]) {
+        let (w_in, w_out) = (self.widths[l], self.widths.get(l + 1).copied().unwrap_or(0));
+        let (below, above) = self.acts.split_at_mut(l + 1);
+        let out: &mut [f64] = match above.first_mut() {
+            Some(buf) => &mut buf[first * w_out..(first + n) * w_out],
+            None => &mut [],
+        };
+        (&mut below[l][first * w_in..(first + n) * w_in], out)
+    }
+}
+
+/// Layers with at least this many outputs are computed by [`add_rows`], narrower ones by [`dot_rows`].
+pub const WIDE: usize = 8;
+
+/// outₒ = bₒ + Wₒ · x for every row x of `input` (W row-major), each dot
+/// product in four interleaved partial sums; on x86-64 processors with AVX2
+/// four lanes per instruction (the same operations, so the same bits).
+fn dot_rows(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has just been found to support AVX2.
+        unsafe { dot_rows_avx2(input, out, w, bias) };
+        return;
+    }
+    dot_rows_portable(input, out, w, bias);
+}
+
+#[inline(always)]
+fn dot_rows_portable(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
+    let (n_in, n_out) = (w.len() / bias.len(), bias.len());
+    let split = n_in - n_in % 4;
+    for (x, o) in input.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+        for ((oj, row), b) in o.iter_mut().zip(w.chunks_exact(n_in)).zip(bias) {
+            let mut acc = [0.0; 4];
+            for (xs, ws) in x[..split].chunks_exact(4).zip(row[..split].chunks_exact(4)) {
+                for k in 0..4 {
+                    acc[k] += xs[k] * ws[k];
+                }
+            }
+            let tail: f64 = x[split..].iter().zip(&row[split..]).map(|(a, b)| a * b).sum();
+            *oj = b + ((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot_rows_avx2(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
+    dot_rows_portable(input, out, w, bias);
+}
+
+/// out = b + Σᵢ xᵢ (Wᵀ)ᵢ for every row x of `input`; on x86-64 processors with
+/// AVX2 four outputs per instruction (the same operations, so the same bits).
+fn add_rows(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has just been found to support AVX2.
+        unsafe { add_rows_avx2(input, out, wt, bias) };
+        return;
+    }
+    add_rows_portable(input, out, wt, bias);
+}
+
+#[inline(always)]
+fn add_rows_portable(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
+    let (n_in, n_out) = (wt.len() / bias.len(), bias.len());
+    for (x, o) in input.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+        o.copy_from_slice(bias);
+        for (xi, w) in x.iter().zip(wt.chunks_exact(n_out)) {
+            for (oj, wj) in o.iter_mut().zip(w) {
+                *oj += xi * wj;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_rows_avx2(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
+    add_rows_portable(input, out, wt, bias);
+}
+
+/// The first `rows × cols` entries of `v` as a matrix.
+fn matrix(v: &[f64], rows: usize, cols: usize) -> ArrayView2<'_, f64> {
+    ArrayView2::from_shape((rows, cols), &v[..rows * cols]).expect("a buffer holds its rows")
+}
+
+/// The first `rows × cols` entries of `v` as a matrix, growing `v` if it is too short.
+fn matrix_mut(v: &mut Vec<f64>, rows: usize, cols: usize) -> ArrayViewMut2<'_, f64> {
+    if v.len() < rows * cols {
+        v.resize(rows * cols, 0.0);
+    }
+    ArrayViewMut2::from_shape((rows, cols), &mut v[..rows * cols]).expect("a buffer holds its rows")
 }
 
 thread_local! {
@@ -38,13 +175,6 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<Vec<f64>>) -> R) -> R {
         Ok(mut acts) => f(&mut acts),
         Err(_) => f(&mut Vec::new()),
     })
-}
-
-/// Resizes `m` to `rows` × `cols` if it has another shape (contents are overwritten by the caller).
-fn ensure_shape(m: &mut Array2<f64>, rows: usize, cols: usize) {
-    if m.dim() != (rows, cols) {
-        *m = Array2::zeros((rows, cols));
-    }
 }
 
 /// The shape of an MLP; its parameters live in the owning policy's flat vector.
@@ -180,24 +310,86 @@ impl Mlp {
     /// Aₗ₊₁ = tanh(Aₗ Wₗᵀ + bₗ) (no tanh on the output layer), one matrix
     /// product per layer. The outputs are in [`MlpBatch::output`].
     pub fn forward_batch(&self, params: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
-        let rows = x.nrows();
-        let layers = self.sizes.len() - 1;
-        batch.acts.resize_with(layers + 1, Default::default);
-        ensure_shape(&mut batch.acts[0], rows, self.sizes[0]);
-        batch.acts[0].assign(&x);
-        for l in 0..layers {
-            let (w, b, _) = self.layer(params, l);
-            let (done, rest) = batch.acts.split_at_mut(l + 1);
-            let out = &mut rest[0];
-            ensure_shape(out, rows, self.sizes[l + 1]);
-            out.assign(&ndarray::ArrayView1::from(b).broadcast((rows, b.len())).expect("bias row"));
-            general_mat_mul(1.0, &done[l], &w.t(), 1.0, out);
-            if l + 1 < layers {
-                crate::fastmath::tanh_in_place(out.as_slice_mut().expect("a fresh matrix is contiguous"));
-            }
+        batch.clear();
+        self.forward_append(params, x, batch);
+    }
+
+    /// The forward pass for the rows of `x`, appended after the rows already
+    /// in `batch` (whose activations stay as they are).
+    pub fn forward_append(&self, params: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
+        let (first, n) = batch.push_inputs(&self.sizes, x);
+        for l in 0..self.sizes.len() - 1 {
+            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
+            let (input, out) = batch.new_rows(l, first, n);
+            let input = ArrayView2::from_shape((n, n_in), input).expect("new rows");
+            let out = ArrayViewMut2::from_shape((n, n_out), out).expect("new rows");
+            self.layer_batch(params, l, input, out);
+        }
+        batch.rows = first + n;
+    }
+
+    /// Layer l for every row: out = input Wₗᵀ + bₗ, then tanh unless l is the output layer.
+    fn layer_batch(
+        &self,
+        params: &[f64],
+        l: usize,
+        input: ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) {
+        let (w, b, _) = self.layer(params, l);
+        out.assign(&ndarray::ArrayView1::from(b).broadcast((input.nrows(), b.len())).expect("bias row"));
+        general_mat_mul(1.0, &input, &w.t(), 1.0, &mut out);
+        if l + 2 < self.sizes.len() {
+            crate::fastmath::tanh_in_place(out.as_slice_mut().expect("a layer's rows are contiguous"));
         }
     }
     // ANCHOR_END: forward_batch
+
+    // ANCHOR: forward_few
+    /// A copy of `params` for [`Mlp::forward_append_few`]: the weight
+    /// matrices of layers with at least [`WIDE`] outputs stored input-major
+    /// (Wₗᵀ, `in × out`), the narrower ones as they are.
+    pub fn transpose_weights(&self, params: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend_from_slice(params);
+        for l in 0..self.sizes.len() - 1 {
+            let (w, _, offset) = self.layer(params, l);
+            let n_out = self.sizes[l + 1];
+            if n_out < WIDE {
+                continue;
+            }
+            for ((o, i), &v) in w.indexed_iter() {
+                out[offset + i * n_out + o] = v;
+            }
+        }
+    }
+
+    /// [`Mlp::forward_append`] for a few rows (one environment step of a
+    /// handful of episodes), with the weights of [`Mlp::transpose_weights`],
+    /// row by row. A wide layer computes out = bₗ + Σᵢ xᵢ (Wₗᵀ)ᵢ, adding
+    /// contiguous rows of Wₗᵀ, which runs over the outputs in vector
+    /// registers; a narrow one (the logits) takes one dot product per output.
+    /// Neither packs the operands, which makes a matrix product fast only on
+    /// large batches.
+    pub fn forward_append_few(&self, transposed: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
+        let (first, n) = batch.push_inputs(&self.sizes, x);
+        let layers = self.sizes.len() - 1;
+        for l in 0..layers {
+            let (wt, bias, _) = self.layer(transposed, l);
+            let wt = wt.to_slice().expect("a layer's weights are contiguous");
+            let (input, out) = batch.new_rows(l, first, n);
+            if bias.len() >= WIDE {
+                add_rows(input, out, wt, bias);
+            } else {
+                dot_rows(input, out, wt, bias);
+            }
+            if l + 1 < layers {
+                crate::fastmath::tanh_in_place(out);
+            }
+        }
+        batch.rows = first + n;
+    }
+    // ANCHOR_END: forward_few
 
     // ANCHOR: backward_batch
     /// Adds Σₘ (∂ outputₘ / ∂ params)ᵀ grad_outₘ over every row m to `grad`,
@@ -213,30 +405,31 @@ impl Mlp {
     ) {
         let layers = self.sizes.len() - 1;
         let rows = grad_out.nrows();
-        ensure_shape(&mut batch.delta, rows, self.output());
-        batch.delta.assign(&grad_out);
+        assert_eq!(rows, batch.rows, "one output gradient per row of the forward pass");
+        let (mut delta, mut back) = (std::mem::take(&mut batch.delta), std::mem::take(&mut batch.back));
+        matrix_mut(&mut delta, rows, self.output()).assign(&grad_out);
         for l in (0..layers).rev() {
             let (w, _, offset) = self.layer(params, l);
             let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
-            let input = &batch.acts[l];
+            let (input, d) = (batch.layer(l), matrix(&delta, rows, n_out));
             let mut grad_w =
                 ArrayViewMut2::from_shape((n_out, n_in), &mut grad[offset..offset + n_in * n_out])
                     .expect("layer shape");
-            general_mat_mul(1.0, &batch.delta.t(), input, 1.0, &mut grad_w);
-            for (g, d) in grad[offset + n_in * n_out..offset + n_in * n_out + n_out]
-                .iter_mut()
-                .zip(batch.delta.sum_axis(Axis(0)))
+            general_mat_mul(1.0, &d.t(), &input, 1.0, &mut grad_w);
+            for (g, s) in
+                grad[offset + n_in * n_out..offset + n_in * n_out + n_out].iter_mut().zip(d.sum_axis(Axis(0)))
             {
-                *g += d;
+                *g += s;
             }
             if l > 0 {
-                ensure_shape(&mut batch.back, rows, n_in);
-                general_mat_mul(1.0, &batch.delta, &w, 0.0, &mut batch.back);
+                let mut below = matrix_mut(&mut back, rows, n_in);
+                general_mat_mul(1.0, &d, &w, 0.0, &mut below);
                 // Through tanh: d tanh(z)/dz = 1 − tanh(z)².
-                ndarray::Zip::from(&mut batch.back).and(input).for_each(|d, &a| *d *= 1.0 - a * a);
-                std::mem::swap(&mut batch.delta, &mut batch.back);
+                ndarray::Zip::from(&mut below).and(&input).for_each(|d, &a| *d *= 1.0 - a * a);
+                std::mem::swap(&mut delta, &mut back);
             }
         }
+        (batch.delta, batch.back) = (delta, back);
     }
     // ANCHOR_END: backward_batch
 
@@ -248,19 +441,19 @@ impl Mlp {
     /// through tanh (the inputs do not move: Ȧ₀ = 0).
     pub fn jvp_batch(&self, params: &[f64], batch: &MlpBatch, tangent: &[f64]) -> Array2<f64> {
         let layers = self.sizes.len() - 1;
-        let rows = batch.acts[0].nrows();
+        let rows = batch.rows;
         let mut moved: Option<Array2<f64>> = None;
         for l in 0..layers {
             let (w, _, _) = self.layer(params, l);
             let (dw, db, _) = self.layer(tangent, l);
             let mut out =
                 ndarray::ArrayView1::from(db).broadcast((rows, db.len())).expect("bias row").to_owned();
-            general_mat_mul(1.0, &batch.acts[l], &dw.t(), 1.0, &mut out);
+            general_mat_mul(1.0, &batch.layer(l), &dw.t(), 1.0, &mut out);
             if let Some(input) = &moved {
                 general_mat_mul(1.0, input, &w.t(), 1.0, &mut out);
             }
             if l + 1 < layers {
-                ndarray::Zip::from(&mut out).and(&batch.acts[l + 1]).for_each(|d, &a| *d *= 1.0 - a * a);
+                ndarray::Zip::from(&mut out).and(&batch.layer(l + 1)).for_each(|d, &a| *d *= 1.0 - a * a);
             }
             moved = Some(out);
         }

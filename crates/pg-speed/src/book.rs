@@ -1,0 +1,282 @@
+//! Chapter 7's figures and tables: [`write`] measures and writes every file
+//! that `book/src/07-how-fast.md` includes. Every number is measured when
+//! the book is built, on the machine that builds it.
+
+use crate::experiments::{self as ex, Timed};
+use crate::{VecConfig, with_threads};
+use pg_causality::RewardToGo;
+use pg_core::env::CartPole;
+use pg_core::plot::{self, Axes};
+use pg_core::report::{Report, markdown_table};
+use pg_likelihood_ratio::experiments::{median, median_of_some};
+use pg_likelihood_ratio::{PolicyGradient, TrainConfig, train};
+use pg_surrogate::Surrogate;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Every file [`write`] generates; the chapter may include only these.
+pub const GENERATED: &[&str] = &[
+    "07-throughput.md",
+    "07-breakdown.md",
+    "07-limit.md",
+    "07-batch.html",
+    "07-width.html",
+    "07-threads.html",
+    "07-peers.md",
+];
+
+/// Batch sizes (steps) of the batch-size figure.
+pub const BATCHES: [usize; 5] = [1_000, 2_000, 5_000, 10_000, 20_000];
+/// Hidden widths of the width figure.
+pub const WIDTHS: [usize; 6] = [8, 16, 32, 64, 128, 256];
+
+/// The cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Where `pg bench`'s peer scripts leave their measurements.
+pub fn peers_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/peers.json")
+}
+
+struct Sizes {
+    seeds: u64,
+    solve_budget: usize,
+    sweep_budget: usize,
+    seconds: f64,
+}
+
+fn sizes(quick: bool) -> Sizes {
+    if quick {
+        Sizes { seeds: 1, solve_budget: 20_000, sweep_budget: 5_000, seconds: 0.01 }
+    } else {
+        Sizes { seeds: 10, solve_budget: 1_000_000, sweep_budget: 300_000, seconds: 0.3 }
+    }
+}
+
+/// Chapter 4's loop (episodes one at a time, the batched surrogate
+/// gradient, batches of 32 episodes) on one thread, for comparison.
+fn one_at_a_time(budget: usize) -> Result<Timed, String> {
+    let err = |e: pg_core::PgError| e.to_string();
+    let mut policy = ex::initial_policy(&[32], 0);
+    let mut update = PolicyGradient::adam(Surrogate(RewardToGo::new()), 0.01).map_err(err)?;
+    let config = TrainConfig { iters: usize::MAX, batch: 32, seed: 0, max_env_steps: Some(budget) };
+    let start = Instant::now();
+    let log = with_threads(1, || train(&mut CartPole::new(), &mut policy, &mut update, &config, |_| {}))
+        .and_then(|r| r)
+        .map_err(err)?;
+    Ok(Timed { log, seconds: start.elapsed().as_secs_f64() })
+}
+
+fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
+    let err = |e: pg_core::PgError| e.to_string();
+    report.start(&format!(
+        "chapter 7: training to a mean of 475 ({} seeds, 1 and {} threads)",
+        s.seeds,
+        cores()
+    ));
+    let mut rows = vec![];
+    let earlier = one_at_a_time(s.sweep_budget)?;
+    rows.push(vec![
+        "chapter 4's loop, one episode at a time".to_string(),
+        "1".into(),
+        format!("{:.0}", earlier.steps_per_second()),
+        "–".into(),
+        "–".into(),
+        "–".into(),
+    ]);
+    let mut per_thread = vec![];
+    for threads in [1, cores()] {
+        let runs: Vec<Timed> = (0..s.seeds)
+            .map(|seed| ex::timed_run(&ex::config(s.solve_budget, seed), &[32], threads))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        let rate = median(runs.iter().map(Timed::steps_per_second).collect());
+        per_thread.push(rate);
+        let steps = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.0 as f64)));
+        let secs = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.1)));
+        let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
+        rows.push(vec![
+            "vectorised".to_string(),
+            threads.to_string(),
+            format!("{rate:.0}"),
+            show(steps, 0),
+            show(secs, 3),
+            format!("{} of {}", runs.iter().filter(|r| r.solved().is_some()).count(), runs.len()),
+        ]);
+    }
+    let table = markdown_table(
+        &["sampler", "threads", "env steps per second", "steps to 475", "seconds to 475", "seeds solved"],
+        &rows,
+    );
+    report.write(
+        "07-throughput.md",
+        &format!(
+            "{table}\nReward-to-go, hidden layer of 32, Adam with step size 0.01. Vectorised runs: batches of at \
+             least 5000 steps from two groups of five environments, {} steps per run, medians over {} seeds; \
+             chapter 4's loop: batches of 32 episodes, one run of {} steps. Measured on {} cores.\n",
+            s.solve_budget,
+            s.seeds,
+            s.sweep_budget,
+            cores()
+        ),
+    )?;
+    Ok(per_thread)
+}
+
+fn breakdown(report: &mut dyn Report, s: &Sizes, single_thread: f64) -> Result<(), String> {
+    report.start("chapter 7: where a step's time goes");
+    let parts = ex::breakdown(&[32], s.seconds);
+    let measured_total = 1e9 / single_thread;
+    let mut rows: Vec<Vec<String>> =
+        parts.iter().map(|(what, ns)| vec![what.to_string(), format!("{ns:.0}")]).collect();
+    rows.push(vec!["a whole training run, per step (1 thread)".into(), format!("{measured_total:.0}")]);
+    report.write("07-breakdown.md", &markdown_table(&["part", "nanoseconds per step"], &rows))?;
+
+    let (gflops, tanh_ns, library_tanh_ns) = ex::machine(s.seconds);
+    let sizes = [4, 32, 2];
+    let flops = ex::flops_per_step(&sizes);
+    let tanhs = 32;
+    let limit_ns = flops as f64 / gflops + tanhs as f64 * tanh_ns;
+    let rows = vec![
+        vec!["floating-point operations per step (forward and backward)".into(), flops.to_string()],
+        vec!["tanh per step".into(), tanhs.to_string()],
+        vec!["one core's matrix-product rate, GFLOP/s (256 × 256)".into(), format!("{gflops:.1}")],
+        vec!["one tanh over a long slice, ns".into(), format!("{tanh_ns:.2}")],
+        vec!["the standard library's tanh, ns".into(), format!("{library_tanh_ns:.2}")],
+        vec!["the network's share of a step at those rates, ns".into(), format!("{limit_ns:.0}")],
+        vec!["a whole training step as measured, ns".into(), format!("{measured_total:.0}")],
+        vec![
+            "the network's share of the measured step".into(),
+            format!("{:.0}%", 100.0 * limit_ns / measured_total),
+        ],
+    ];
+    report.write("07-limit.md", &markdown_table(&["quantity", "value"], &rows))
+}
+
+fn figures(report: &mut dyn Report, s: &Sizes) -> Result<(), String> {
+    let err = |e: pg_core::PgError| e.to_string();
+    let threads = [1, cores()];
+    let names: Vec<String> =
+        threads.iter().map(|t| format!("{t} thread{}", if *t == 1 { "" } else { "s" })).collect();
+    let series = |ys: Vec<Vec<f64>>, xs: Vec<f64>| -> Vec<(String, Vec<f64>, Vec<f64>)> {
+        names.iter().cloned().zip(ys).map(|(n, y)| (n, xs.clone(), y)).collect()
+    };
+
+    report.start("chapter 7: throughput against batch size");
+    let ys = ex::sweep(&BATCHES, &threads, |b| {
+        (VecConfig { batch: crate::Quota::Steps(b), ..ex::config(s.sweep_budget, 0) }, vec![32])
+    })
+    .map_err(err)?;
+    let lines = series(ys, BATCHES.iter().map(|&b| b as f64).collect());
+    report.figure(
+        "07-batch.html",
+        &plot::lines(
+            "Training throughput against batch size",
+            "batch (steps)",
+            "env steps per second",
+            Axes::LogX,
+            &named(&lines),
+        ),
+    )?;
+
+    report.start("chapter 7: throughput against network width");
+    let ys = ex::sweep(&WIDTHS, &threads, |w| (ex::config(s.sweep_budget, 0), vec![w])).map_err(err)?;
+    let lines = series(ys, WIDTHS.iter().map(|&w| w as f64).collect());
+    report.figure(
+        "07-width.html",
+        &plot::lines(
+            "Training throughput against the hidden layer's width",
+            "hidden units",
+            "env steps per second",
+            Axes::LogLog,
+            &named(&lines),
+        ),
+    )?;
+
+    report.start("chapter 7: throughput against thread count");
+    let counts: Vec<usize> = (1..=2 * cores()).collect();
+    let groups = [2, 2 * cores()];
+    let lines: Vec<(String, Vec<f64>, Vec<f64>)> = groups
+        .iter()
+        .map(|&g| {
+            let config = VecConfig { groups: g, envs: 10 / g.min(10), ..ex::config(s.sweep_budget, 0) };
+            let ys: Result<Vec<f64>, _> = counts
+                .iter()
+                .map(|&t| ex::timed_run(&config, &[32], t).map(|r| r.steps_per_second()))
+                .collect();
+            ys.map(|y| {
+                (format!("{g} groups of {}", config.envs), counts.iter().map(|&c| c as f64).collect(), y)
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    report.figure(
+        "07-threads.html",
+        &plot::lines(
+            "Training throughput against threads",
+            "threads",
+            "env steps per second",
+            Axes::Linear,
+            &named(&lines),
+        ),
+    )
+}
+
+/// Series with owned names, as the plotting functions take them.
+fn named(lines: &[(String, Vec<f64>, Vec<f64>)]) -> Vec<(&str, Vec<f64>, Vec<f64>)> {
+    lines.iter().map(|(n, x, y)| (n.as_str(), x.clone(), y.clone())).collect()
+}
+
+fn peers(report: &mut dyn Report, vectorised: f64) -> Result<(), String> {
+    report.start("chapter 7: peer measurements, if present");
+    let path = peers_file();
+    let text = match std::fs::read_to_string(&path) {
+        Err(_) => {
+            "No peer measurements on this machine: `peers/peers.json` is absent. The scripts in `peers/` \
+                   write it (see \"Reproduce\" below); the next `pg book` then shows the ratios here.\n"
+                .to_string()
+        }
+        Ok(json) => {
+            let v: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+            let mut rows = vec![];
+            if let Some(rate) = v["pytorch_reinforce"]["env_steps_per_second"].as_f64() {
+                rows.push(vec![
+                    "PyTorch REINFORCE, env steps per second".to_string(),
+                    format!("{rate:.0}"),
+                    format!("{vectorised:.0}"),
+                    format!("{:.0}×", vectorised / rate),
+                ]);
+            }
+            if let Some(secs) = v["sb3_ppo"]["seconds"].as_f64() {
+                rows.push(vec![
+                    "Stable-Baselines3 PPO, seconds for 10⁵ steps".to_string(),
+                    format!("{secs:.1}"),
+                    "–".into(),
+                    "–".into(),
+                ]);
+            }
+            markdown_table(&["peer", "peer's figure", "this project", "ratio"], &rows)
+        }
+    };
+    report.write("07-peers.md", &text)
+}
+
+/// Runs the chapter's measurements and writes its files.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    let s = sizes(report.quick());
+    let rates = throughput(report, &s)?;
+    breakdown(report, &s, rates[0])?;
+    figures(report, &s)?;
+    peers(report, *rates.last().expect("two thread counts"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quick_run_writes_exactly_the_listed_files() {
+        pg_core::report::quick_run(super::write, super::GENERATED).unwrap();
+    }
+}
