@@ -49,6 +49,14 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
         .collect::<Result<_, _>>()
         .map_err(err)?;
     runs.push(("reward-to-go-vectorised", vectorised));
+    for (name, algo) in [("trpo-vectorised", KlAlgo::Trpo), ("ppo-vectorised", KlAlgo::Ppo)] {
+        let logs: Vec<TrainLog> = seeds
+            .iter()
+            .map(|&seed| speed::train_cartpole_lockstep(algo, seed, &kl))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        runs.push((name, logs));
+    }
     let mut out = json!({});
     eprintln!("\nCartPole to a 100-episode mean of 475, medians over {} seeds:", seeds.len());
     for (name, logs) in runs {

@@ -373,7 +373,16 @@ fn bench_reports_throughput_as_json() {
     ] {
         assert!(s[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {s}");
     }
-    for algo in ["reinforce", "reward-to-go", "npg", "trpo", "ppo", "reward-to-go-vectorised"] {
+    for algo in [
+        "reinforce",
+        "reward-to-go",
+        "npg",
+        "trpo",
+        "ppo",
+        "reward-to-go-vectorised",
+        "trpo-vectorised",
+        "ppo-vectorised",
+    ] {
         let solve = &s["solve_cartpole"][algo];
         assert_eq!(solve["seeds"].as_u64(), Some(1), "{algo} in {s}");
         // Seed 0 solves CartPole with every algorithm (chapters 1 and 6 show it).

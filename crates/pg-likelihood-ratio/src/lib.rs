@@ -23,7 +23,7 @@ pub mod update;
 use ndarray::Array1;
 use pg_core::{Batch, PgError, Policy, StepWeights};
 
-pub use train::{Episode, IterStats, TrainConfig, TrainLog, train};
+pub use train::{Episode, IterStats, TrainConfig, TrainLog, train, train_with};
 pub use update::{PolicyGradient, Update, UpdateStats};
 
 // ANCHOR: estimator_trait

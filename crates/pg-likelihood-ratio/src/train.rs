@@ -4,7 +4,7 @@
 
 use crate::update::{Update, UpdateStats};
 use pg_core::error::{PgError, at_least_one};
-use pg_core::{Batch, Env, Policy, seeded};
+use pg_core::{Batch, Env, PgRng, Policy, seeded};
 use std::time::Instant;
 
 /// What a training run does. Built by hand or from the command line, then checked by [`TrainConfig::validate`].
@@ -109,11 +109,28 @@ pub fn train<E, P, U>(
     policy: &mut P,
     update: &mut U,
     config: &TrainConfig,
-    mut on_iter: impl FnMut(&IterStats),
+    on_iter: impl FnMut(&IterStats),
 ) -> Result<TrainLog, PgError>
 where
     E: Env,
     P: Policy<Action = E::Action>,
+    U: Update<P> + ?Sized,
+{
+    let sample = |policy: &P, rng: &mut PgRng| Batch::sample(env, policy, config.batch, rng);
+    train_with(policy, update, config, sample, on_iter)
+}
+
+/// [`train`] with any way of sampling: `sample(policy, rng)` returns the
+/// next batch (chapter 7 samples many episodes in lockstep).
+pub fn train_with<P, U>(
+    policy: &mut P,
+    update: &mut U,
+    config: &TrainConfig,
+    mut sample: impl FnMut(&P, &mut PgRng) -> Batch<P::Action>,
+    mut on_iter: impl FnMut(&IterStats),
+) -> Result<TrainLog, PgError>
+where
+    P: Policy,
     U: Update<P> + ?Sized,
 {
     config.validate()?;
@@ -122,7 +139,7 @@ where
     let start = Instant::now();
     let mut env_steps = 0;
     for iter in 0..config.iters {
-        let batch = Batch::sample(env, policy, config.batch, &mut rng);
+        let batch = sample(policy, &mut rng);
         let wall_seconds = start.elapsed().as_secs_f64();
         for traj in &batch.trajectories {
             env_steps += traj.len();

@@ -8,8 +8,9 @@ use pg_causality::RewardToGo;
 use pg_core::env::CartPole;
 use pg_core::plot::{self, Axes};
 use pg_core::report::{Report, markdown_table};
+use pg_kl_constraint::experiments::{Algo, Setup as KlSetup};
 use pg_likelihood_ratio::experiments::{median, median_of_some};
-use pg_likelihood_ratio::{PolicyGradient, TrainConfig, train};
+use pg_likelihood_ratio::{PolicyGradient, TrainConfig, TrainLog, train};
 use pg_surrogate::Surrogate;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,6 +18,7 @@ use std::time::Instant;
 /// Every file [`write`] generates; the chapter may include only these.
 pub const GENERATED: &[&str] = &[
     "07-throughput.md",
+    "07-algorithms.md",
     "07-breakdown.md",
     "07-limit.md",
     "07-batch.html",
@@ -123,6 +125,47 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
         ),
     )?;
     Ok(per_thread)
+}
+
+/// Chapter 6's TRPO and PPO with the lockstep sampler: steps and seconds to
+/// a mean of 475, medians over the seeds, one run at a time on every core.
+fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(), String> {
+    let setup = if report.quick() {
+        KlSetup { seeds: vec![0], max_env_steps: 3_000, ..KlSetup::cartpole() }
+    } else {
+        KlSetup { seeds: (0..s.seeds).collect(), ..KlSetup::cartpole() }
+    };
+    report.start(&format!("chapter 7: TRPO and PPO with the lockstep sampler ({} seeds)", setup.seeds.len()));
+    let mut rows = vec![];
+    for algo in [Algo::Trpo, Algo::Ppo] {
+        let logs: Vec<TrainLog> = setup
+            .seeds
+            .iter()
+            .map(|&seed| ex::train_cartpole_lockstep(algo, seed, &setup))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let solved =
+            |l: &TrainLog| l.solved_at(ex::SOLVED, 100).map(|e| (e.env_steps as f64, e.wall_seconds));
+        let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
+        rows.push(vec![
+            algo.name().to_string(),
+            show(median_of_some(logs.iter().map(|l| solved(l).map(|x| x.0))), 0),
+            show(median_of_some(logs.iter().map(|l| solved(l).map(|x| x.1))), 3),
+            format!("{} of {}", logs.iter().filter(|l| solved(l).is_some()).count(), logs.len()),
+        ]);
+    }
+    let table =
+        markdown_table(&["algorithm", "median steps to 475", "median seconds to 475", "seeds solved"], &rows);
+    report.write(
+        "07-algorithms.md",
+        &format!(
+            "{table}\nChapter 6's settings and budget of {} steps; batches of {} episodes sampled by two groups \
+             in lockstep on {} threads, the update on one.\n",
+            setup.max_env_steps,
+            setup.batch,
+            cores()
+        ),
+    )
 }
 
 fn breakdown(report: &mut dyn Report, s: &Sizes, single_thread: f64) -> Result<(), String> {
@@ -268,6 +311,7 @@ fn peers(report: &mut dyn Report, vectorised: f64) -> Result<(), String> {
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let s = sizes(report.quick());
     let rates = throughput(report, &s)?;
+    algorithms(report, &s)?;
     breakdown(report, &s, rates[0])?;
     figures(report, &s)?;
     peers(report, *rates.last().expect("two thread counts"))

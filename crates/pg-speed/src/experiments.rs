@@ -2,13 +2,15 @@
 //! network width and thread count, where the time of one step goes, and
 //! how far that is from what the processor could do.
 
-use crate::{CartPoles, Group, Quota, VecConfig, Weighting, train, with_threads};
+use crate::{CartPoles, Group, Quota, Sampler, VecConfig, Weighting, train, with_threads};
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::rng::substream;
 use pg_core::{PgError, Policy, seeded};
+use pg_kl_constraint::experiments::{Algo, Setup};
 use pg_likelihood_ratio::TrainLog;
+use pg_likelihood_ratio::{TrainConfig, train_with};
 use rand::RngExt;
 use std::hint::black_box;
 use std::time::Instant;
@@ -50,6 +52,24 @@ pub fn timed_run(config: &VecConfig, hidden: &[usize], threads: usize) -> Result
     let log = with_threads(threads, || train(&mut policy, config, |_| {}))??;
     Ok(Timed { log, seconds: start.elapsed().as_secs_f64() })
 }
+
+// ANCHOR: lockstep_kl
+/// Chapter 6's update `algo` with the setup's CartPole settings and policy,
+/// its batches sampled in lockstep by two groups sharing the batch's
+/// episodes, on the threads of the current pool.
+pub fn train_cartpole_lockstep(algo: Algo, seed: u64, setup: &Setup) -> Result<TrainLog, PgError> {
+    let mut update = setup.update(algo, setup.advantages(4, seed)?, seed)?;
+    let mut policy = Categorical::mlp(4, &setup.hidden, 2, &mut substream(seed, 1_000));
+    let mut sampler = Sampler::new(2, setup.batch.div_ceil(2), Quota::Episodes(setup.batch), seed)?;
+    let config =
+        TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
+    let sample = |policy: &Categorical, _: &mut pg_core::PgRng| {
+        sampler.sample(policy);
+        sampler.batch()
+    };
+    train_with(&mut policy, update.as_mut(), &config, sample, |_| {})
+}
+// ANCHOR_END: lockstep_kl
 
 /// The chapter's run: reward-to-go, batches of at least 5000 steps, Adam
 /// with step size 0.01, two groups of five environments, stopping at `budget` steps.

@@ -28,7 +28,7 @@ use ndarray::Array1;
 use pg_core::error::{PgError, at_least_one, positive, unit_interval};
 use pg_core::optim::{Adam, Optimizer};
 use pg_core::policy::Categorical;
-use pg_core::{Policy, rng::substream};
+use pg_core::{Batch, Policy, rng::substream};
 use pg_likelihood_ratio::update::UpdateStats;
 use pg_likelihood_ratio::{Episode, IterStats, TrainLog};
 use rayon::prelude::*;
@@ -59,6 +59,12 @@ impl Sampler {
     pub fn sample(&mut self, policy: &Categorical) {
         let (quota, n) = (self.quota, self.groups.len());
         self.groups.par_iter_mut().enumerate().for_each(|(j, g)| g.sample(policy, quota.share(j, n)));
+    }
+
+    /// The last batch as whole trajectories, group after group, for the
+    /// updates of chapters 1 to 6, which take a [`Batch`].
+    pub fn batch(&self) -> Batch<usize> {
+        Batch { trajectories: self.groups.iter().flat_map(Group::trajectories).collect() }
     }
 
     /// The groups, in order.

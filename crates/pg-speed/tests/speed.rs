@@ -7,7 +7,9 @@ use pg_causality::RewardToGo;
 use pg_core::env::CartPole;
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::{Batch, Env, Policy, StepWeights, seeded};
+use pg_kl_constraint::experiments::{Algo, Setup};
 use pg_likelihood_ratio::{Estimator, Reinforce};
+use pg_speed::experiments::train_cartpole_lockstep;
 use pg_speed::{CartPoles, Quota, Sampler, VecConfig, Weighting, train, with_threads};
 use pg_surrogate::normalize::NormalizedAdvantages;
 use proptest::prelude::*;
@@ -23,7 +25,7 @@ fn policy(hidden: &[usize], seed: u64) -> Categorical {
 
 /// Every group's trajectories, in group order: the batch the per-step code sees.
 fn batch_of(sampler: &Sampler) -> Batch<usize> {
-    Batch { trajectories: sampler.groups().iter().flat_map(|g| g.trajectories()).collect() }
+    sampler.batch()
 }
 
 proptest! {
@@ -206,6 +208,22 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_ne!(one.0.to_vec(), short_run(12, 1).0.to_vec());
 }
 // ANCHOR_END: threads
+
+/// Chapter 6's TRPO fed by the lockstep sampler: the same episodes and the
+/// same KL per update on one thread and on two.
+#[test]
+fn trpo_with_the_lockstep_sampler_does_not_depend_on_the_thread_count() {
+    let setup = Setup { max_env_steps: 3_000, ..Setup::cartpole() };
+    let run = |threads: usize| {
+        let log = with_threads(threads, || train_cartpole_lockstep(Algo::Trpo, 3, &setup)).unwrap().unwrap();
+        let episodes: Vec<(usize, f64)> = log.episodes.iter().map(|e| (e.env_steps, e.ret)).collect();
+        let kls: Vec<u64> = log.iterations.iter().map(|s| s.update.get("kl").unwrap().to_bits()).collect();
+        (episodes, kls)
+    };
+    let one = run(1);
+    assert!(one.0.len() > 8 && !one.1.is_empty());
+    assert_eq!(one, run(2));
+}
 
 #[test]
 fn bad_settings_are_refused_by_name() {

@@ -10,7 +10,7 @@ use rand::RngExt;
 /// two scratch matrices for the backward pass. They only ever grow, and are
 /// reused from pass to pass, so a pass allocates nothing once they are as
 /// large as the largest batch so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MlpBatch {
     /// The rows in use.
     rows: usize,
@@ -21,6 +21,46 @@ pub struct MlpBatch {
     acts: Vec<Vec<f64>>,
     delta: Vec<f64>,
     back: Vec<f64>,
+}
+
+/// The buffers of a batch that is no longer used: the next
+/// `MlpBatch::default()` on the same thread takes them, so that a pass in a
+/// fresh batch does not allocate (and fault in) its memory again.
+#[derive(Debug, Default)]
+struct Spare {
+    acts: Vec<Vec<f64>>,
+    delta: Vec<f64>,
+    back: Vec<f64>,
+}
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Batches' buffers kept per thread for reuse.
+const SPARE_BATCHES: usize = 4;
+
+impl Default for MlpBatch {
+    fn default() -> Self {
+        let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default();
+        Self { rows: 0, widths: Vec::new(), acts: spare.acts, delta: spare.delta, back: spare.back }
+    }
+}
+
+impl Drop for MlpBatch {
+    fn drop(&mut self) {
+        let spare = Spare {
+            acts: std::mem::take(&mut self.acts),
+            delta: std::mem::take(&mut self.delta),
+            back: std::mem::take(&mut self.back),
+        };
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARE_BATCHES {
+                s.push(spare);
+            }
+        });
+    }
 }
 
 impl MlpBatch {
@@ -82,7 +122,7 @@ impl MlpBatch {
 pub const WIDE: usize = 8;
 
 /// outₒ = bₒ + Wₒ · x for every row x of `input` (W row-major), each dot
-/// product in four interleaved partial sums; on x86-64 processors with AVX2
+/// product in eight interleaved partial sums; on x86-64 processors with AVX2
 /// four lanes per instruction (the same operations, so the same bits).
 fn dot_rows(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
     #[cfg(target_arch = "x86_64")]
@@ -96,18 +136,21 @@ fn dot_rows(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
 
 #[inline(always)]
 fn dot_rows_portable(input: &[f64], out: &mut [f64], w: &[f64], bias: &[f64]) {
+    /// Interleaved partial sums of a dot product.
+    const LANES: usize = 8;
     let (n_in, n_out) = (w.len() / bias.len(), bias.len());
-    let split = n_in - n_in % 4;
+    let split = n_in - n_in % LANES;
     for (x, o) in input.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
         for ((oj, row), b) in o.iter_mut().zip(w.chunks_exact(n_in)).zip(bias) {
-            let mut acc = [0.0; 4];
-            for (xs, ws) in x[..split].chunks_exact(4).zip(row[..split].chunks_exact(4)) {
-                for k in 0..4 {
+            let mut acc = [0.0; LANES];
+            for (xs, ws) in x[..split].chunks_exact(LANES).zip(row[..split].chunks_exact(LANES)) {
+                for k in 0..LANES {
                     acc[k] += xs[k] * ws[k];
                 }
             }
             let tail: f64 = x[split..].iter().zip(&row[split..]).map(|(a, b)| a * b).sum();
-            *oj = b + ((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+            let lanes = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            *oj = b + (lanes + tail);
         }
     }
 }
@@ -132,13 +175,27 @@ fn add_rows(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
 
 #[inline(always)]
 fn add_rows_portable(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
+    /// Outputs kept in registers at a time.
+    const BLOCK: usize = 8;
     let (n_in, n_out) = (wt.len() / bias.len(), bias.len());
     for (x, o) in input.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
-        o.copy_from_slice(bias);
-        for (xi, w) in x.iter().zip(wt.chunks_exact(n_out)) {
-            for (oj, wj) in o.iter_mut().zip(w) {
-                *oj += xi * wj;
+        // Each output is bₒ + x₀ W₀ₒ + x₁ W₁ₒ + …, added in that order; a block
+        // of outputs is summed in registers and stored once.
+        let mut j = 0;
+        while j + BLOCK <= n_out {
+            let mut acc = [0.0; BLOCK];
+            acc.copy_from_slice(&bias[j..j + BLOCK]);
+            for (i, xi) in x.iter().enumerate() {
+                let w = &wt[i * n_out + j..i * n_out + j + BLOCK];
+                for k in 0..BLOCK {
+                    acc[k] += xi * w[k];
+                }
             }
+            o[j..j + BLOCK].copy_from_slice(&acc);
+            j += BLOCK;
+        }
+        for (jj, oj) in o.iter_mut().enumerate().skip(j) {
+            *oj = x.iter().enumerate().fold(bias[jj], |a, (i, xi)| a + xi * wt[i * n_out + jj]);
         }
     }
 }
