@@ -71,7 +71,17 @@ fn one_at_a_time(budget: usize) -> Result<Timed, String> {
     Ok(Timed { log, seconds: start.elapsed().as_secs_f64() })
 }
 
-fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
+/// What this project measured, for the comparison with the peers.
+struct Ours {
+    /// Training throughput on one thread and on every core.
+    rates: Vec<f64>,
+    /// Reward-to-go's median seconds to 475 on every core.
+    reward_to_go_seconds: Option<f64>,
+    /// TRPO's median seconds and steps to 475 with the lockstep sampler.
+    trpo: (Option<f64>, Option<f64>),
+}
+
+fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f64>), String> {
     let err = |e: pg_core::PgError| e.to_string();
     report.start(&format!(
         "chapter 7: training to a mean of 475 ({} seeds, 1 and {} threads)",
@@ -88,7 +98,7 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
         "–".into(),
         "–".into(),
     ]);
-    let mut per_thread = vec![];
+    let (mut per_thread, mut seconds) = (vec![], None);
     for threads in [1, cores()] {
         let runs: Vec<Timed> = (0..s.seeds)
             .map(|seed| ex::timed_run(&ex::config(s.solve_budget, seed), &[32], threads))
@@ -98,6 +108,7 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
         per_thread.push(rate);
         let steps = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.0 as f64)));
         let secs = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.1)));
+        seconds = secs;
         let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
         rows.push(vec![
             "vectorised".to_string(),
@@ -124,19 +135,19 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<f64>, String> {
             cores()
         ),
     )?;
-    Ok(per_thread)
+    Ok((per_thread, seconds))
 }
 
 /// Chapter 6's TRPO and PPO with the lockstep sampler: steps and seconds to
 /// a mean of 475, medians over the seeds, one run at a time on every core.
-fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(), String> {
+fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(Option<f64>, Option<f64>), String> {
     let setup = if report.quick() {
         KlSetup { seeds: vec![0], max_env_steps: 3_000, ..KlSetup::cartpole() }
     } else {
         KlSetup { seeds: (0..s.seeds).collect(), ..KlSetup::cartpole() }
     };
     report.start(&format!("chapter 7: TRPO and PPO with the lockstep sampler ({} seeds)", setup.seeds.len()));
-    let mut rows = vec![];
+    let (mut rows, mut trpo) = (vec![], (None, None));
     for algo in [Algo::Trpo, Algo::Ppo] {
         let logs: Vec<TrainLog> = setup
             .seeds
@@ -147,10 +158,15 @@ fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(), String> {
         let solved =
             |l: &TrainLog| l.solved_at(ex::SOLVED, 100).map(|e| (e.env_steps as f64, e.wall_seconds));
         let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
+        let steps = median_of_some(logs.iter().map(|l| solved(l).map(|x| x.0)));
+        let secs = median_of_some(logs.iter().map(|l| solved(l).map(|x| x.1)));
+        if algo == Algo::Trpo {
+            trpo = (secs, steps);
+        }
         rows.push(vec![
             algo.name().to_string(),
-            show(median_of_some(logs.iter().map(|l| solved(l).map(|x| x.0))), 0),
-            show(median_of_some(logs.iter().map(|l| solved(l).map(|x| x.1))), 3),
+            show(steps, 0),
+            show(secs, 3),
             format!("{} of {}", logs.iter().filter(|l| solved(l).is_some()).count(), logs.len()),
         ]);
     }
@@ -165,7 +181,8 @@ fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(), String> {
             setup.batch,
             cores()
         ),
-    )
+    )?;
+    Ok(trpo)
 }
 
 fn breakdown(report: &mut dyn Report, s: &Sizes, single_thread: f64) -> Result<(), String> {
@@ -272,7 +289,7 @@ fn named(lines: &[(String, Vec<f64>, Vec<f64>)]) -> Vec<(&str, Vec<f64>, Vec<f64
     lines.iter().map(|(n, x, y)| (n.as_str(), x.clone(), y.clone())).collect()
 }
 
-fn peers(report: &mut dyn Report, vectorised: f64) -> Result<(), String> {
+fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
     report.start("chapter 7: peer measurements, if present");
     let path = peers_file();
     let text = match std::fs::read_to_string(&path) {
@@ -285,23 +302,47 @@ fn peers(report: &mut dyn Report, vectorised: f64) -> Result<(), String> {
             let v: serde_json::Value = serde_json::from_str(&json)
                 .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
             let mut rows = vec![];
-            if let Some(rate) = v["pytorch_reinforce"]["env_steps_per_second"].as_f64() {
-                rows.push(vec![
-                    "PyTorch REINFORCE, env steps per second".to_string(),
-                    format!("{rate:.0}"),
-                    format!("{vectorised:.0}"),
-                    format!("{:.0}×", vectorised / rate),
-                ]);
-            }
-            if let Some(secs) = v["sb3_ppo"]["seconds"].as_f64() {
-                rows.push(vec![
-                    "Stable-Baselines3 PPO, seconds for 10⁵ steps".to_string(),
-                    format!("{secs:.1}"),
-                    "–".into(),
-                    "–".into(),
-                ]);
-            }
-            markdown_table(&["peer", "peer's figure", "this project", "ratio"], &rows)
+            let mut row = |what: &str, peer: Option<f64>, mine: Option<f64>, faster: fn(f64, f64) -> f64| {
+                let show = |x: f64| if x >= 100.0 { format!("{x:.0}") } else { format!("{x:.3}") };
+                if let Some(peer) = peer {
+                    let ratio = mine.map_or("–".to_string(), |m| format!("{:.0}×", faster(peer, m)));
+                    rows.push(vec![what.to_string(), show(peer), mine.map_or("–".to_string(), show), ratio]);
+                }
+            };
+            let torch = &v["pytorch_reinforce"];
+            row(
+                "PyTorch REINFORCE (reward-to-go), env steps per second; here on every core",
+                torch["env_steps_per_second"].as_f64(),
+                ours.rates.last().copied(),
+                |peer, mine| mine / peer,
+            );
+            row(
+                "PyTorch REINFORCE, seconds to 475; here the vectorised reward-to-go",
+                torch["seconds_to_475"].as_f64(),
+                ours.reward_to_go_seconds,
+                |peer, mine| peer / mine,
+            );
+            row(
+                "Stable-Baselines3 PPO, seconds for 10⁵ steps; here TRPO's seconds to 475",
+                v["sb3_ppo"]["seconds"].as_f64(),
+                ours.trpo.0,
+                |peer, mine| peer / mine,
+            );
+            let steps = |x: Option<f64>| x.map_or("–".to_string(), |s| format!("{s:.0}"));
+            format!(
+                "{}\nRatios are how many times faster this project is. The peers took {} steps (PyTorch, to 475) \
+                 and {} steps (Stable-Baselines3, evaluation mean {}); TRPO took a median of {} steps. The peers' \
+                 figures come from `peers/peers.json`, written by the scripts in `peers/` on a machine with {} cores.\n",
+                markdown_table(&["measurement", "peer", "this project", "ratio"], &rows),
+                steps(torch["steps_to_475"].as_f64()),
+                steps(v["sb3_ppo"]["env_steps"].as_f64()),
+                v["sb3_ppo"]["eval_mean"].as_f64().map_or("–".to_string(), |m| format!("{m:.1}")),
+                steps(ours.trpo.1),
+                torch["cores"]
+                    .as_u64()
+                    .or(v["sb3_ppo"]["cores"].as_u64())
+                    .map_or("?".to_string(), |c| c.to_string()),
+            )
         }
     };
     report.write("07-peers.md", &text)
@@ -310,11 +351,11 @@ fn peers(report: &mut dyn Report, vectorised: f64) -> Result<(), String> {
 /// Runs the chapter's measurements and writes its files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let s = sizes(report.quick());
-    let rates = throughput(report, &s)?;
-    algorithms(report, &s)?;
+    let (rates, reward_to_go_seconds) = throughput(report, &s)?;
+    let trpo = algorithms(report, &s)?;
     breakdown(report, &s, rates[0])?;
     figures(report, &s)?;
-    peers(report, *rates.last().expect("two thread counts"))
+    peers(report, &Ours { rates, reward_to_go_seconds, trpo })
 }
 
 #[cfg(test)]
