@@ -13,7 +13,8 @@ use pg_core::report::{Report, markdown_table};
 use pg_core::seeded;
 use pg_importance_sampling::experiments::mean_metric_per_iteration;
 use pg_likelihood_ratio::experiments::{
-    self as ch1, CartPoleSetup, median, median_of_some, parallel_map, runs_grid, spread_over, steps_to_solve,
+    self as ch1, CartPoleSetup, median, median_of_some, median_or_never, or_never, parallel_map, runs_grid,
+    seconds_to_solve, spread_over, steps_to_solve,
 };
 use pg_likelihood_ratio::{Reinforce, TrainLog};
 use rand::RngExt;
@@ -305,17 +306,6 @@ fn seconds_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> plotly::Plot {
     )
 }
 
-/// When a run first reached a 100-episode mean of 475, in seconds.
-fn seconds_to_solve(log: &TrainLog) -> Option<f64> {
-    log.solved_at(ch1::CARTPOLE_SOLVED, 100).map(|e| e.wall_seconds)
-}
-
-/// The median over runs, counting a run that never got there as infinitely
-/// slow, with `digits` decimals, or "never".
-fn median_or_never(xs: impl Iterator<Item = Option<f64>>, digits: usize) -> String {
-    median_of_some(xs).map_or("never".into(), |m| format!("{m:.digits$}"))
-}
-
 fn cartpole(report: &mut dyn Report) -> Result<(), String> {
     let setup = cartpole_setup(report.quick());
     report.start(&format!(
@@ -349,7 +339,7 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
             vec![
                 name.to_string(),
                 first.and_then(steps_to_solve).map_or("never".into(), |s| s.to_string()),
-                first.and_then(seconds_to_solve).map_or("never".into(), |s| format!("{s:.2}")),
+                or_never(first.and_then(seconds_to_solve), 2),
                 median_or_never(logs.iter().map(|l| steps_to_solve(l).map(|s| s as f64)), 0),
                 median_or_never(logs.iter().map(seconds_to_solve), 2),
                 format!("{} of {}", logs.iter().filter(|l| steps_to_solve(l).is_some()).count(), logs.len()),

@@ -11,7 +11,7 @@ use pg_kl_constraint::experiments::{
     Algo as KlAlgo, EstimatorMaker, Setup as KlSetup, train_cartpole_batched,
 };
 use pg_kl_constraint::{Fisher, Samples};
-use pg_likelihood_ratio::experiments::{median_of_some, runs_grid};
+use pg_likelihood_ratio::experiments::{Solving, or_never, runs_grid};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
 use pg_speed::book::cores;
 use pg_speed::experiments::{self as speed, per_second as throughput};
@@ -60,19 +60,15 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     let mut out = json!({});
     eprintln!("\nCartPole to a 100-episode mean of 475, medians over {} seeds:", seeds.len());
     for (name, logs) in runs {
-        let solved = |l: &TrainLog| l.solved_at(475.0, 100).map(|e| (e.env_steps as f64, e.wall_seconds));
-        let steps = median_of_some(logs.iter().map(|l| solved(l).map(|s| s.0)));
-        let secs = median_of_some(logs.iter().map(|l| solved(l).map(|s| s.1)));
-        let count = logs.iter().filter(|l| solved(l).is_some()).count();
-        let show = |x: Option<f64>, digits: usize| x.map_or("never".into(), |v| format!("{v:.digits$}"));
+        let Solving { median_steps, median_seconds, solved, runs } = Solving::of(&logs);
         eprintln!(
-            "{name:>24}  {:>9} steps  {:>6} s  ({count} of {} solved)",
-            show(steps, 0),
-            show(secs, 2),
-            logs.len()
+            "{name:>24}  {:>9} steps  {:>6} s  ({solved} of {runs} solved)",
+            or_never(median_steps, 0),
+            or_never(median_seconds, 2),
         );
-        out[name] =
-            json!({ "median_steps": steps, "median_seconds": secs, "solved": count, "seeds": logs.len() });
+        out[name] = json!({
+            "median_steps": median_steps, "median_seconds": median_seconds, "solved": solved, "seeds": runs
+        });
     }
     Ok(out)
 }

@@ -285,6 +285,50 @@ pub fn steps_to_solve(log: &TrainLog) -> Option<usize> {
     log.solved_at(CARTPOLE_SOLVED, 100).map(|e| e.env_steps)
 }
 
+/// When a run first reached a 100-episode mean of 475, in seconds since it started.
+pub fn seconds_to_solve(log: &TrainLog) -> Option<f64> {
+    log.solved_at(CARTPOLE_SOLVED, 100).map(|e| e.wall_seconds)
+}
+
+/// How a set of CartPole runs fared against 475: the medians of their steps
+/// and seconds to get there (a run that never did counts as infinitely slow;
+/// `None` when at least half never did), and how many did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Solving {
+    /// The median steps to 475.
+    pub median_steps: Option<f64>,
+    /// The median wall-clock seconds to 475.
+    pub median_seconds: Option<f64>,
+    /// Runs that got there.
+    pub solved: usize,
+    /// Runs in all.
+    pub runs: usize,
+}
+
+impl Solving {
+    /// Measures `logs`.
+    pub fn of<'a>(logs: impl IntoIterator<Item = &'a TrainLog> + Clone) -> Self {
+        let steps = |l: &TrainLog| steps_to_solve(l).map(|s| s as f64);
+        Self {
+            median_steps: median_of_some(logs.clone().into_iter().map(steps)),
+            median_seconds: median_of_some(logs.clone().into_iter().map(seconds_to_solve)),
+            solved: logs.clone().into_iter().filter(|l| steps_to_solve(l).is_some()).count(),
+            runs: logs.into_iter().count(),
+        }
+    }
+}
+
+/// `x` with `digits` decimals, or "never" for a run that never got there.
+pub fn or_never(x: Option<f64>, digits: usize) -> String {
+    x.map_or("never".into(), |v| format!("{v:.digits$}"))
+}
+
+/// The median over runs, counting a run that never got there as infinitely
+/// slow, with `digits` decimals, or "never".
+pub fn median_or_never(xs: impl IntoIterator<Item = Option<f64>>, digits: usize) -> String {
+    or_never(median_of_some(xs), digits)
+}
+
 /// The median of the runs' steps to 475, counting a run that never got there
 /// as infinitely slow (`None` when at least half never did).
 pub fn median_steps_to_solve(logs: &[TrainLog]) -> Option<f64> {

@@ -91,6 +91,24 @@ impl TrainLog {
         None
     }
 
+    /// Records a batch's episodes, given as (steps, return) and all sampled
+    /// by `wall_seconds`; returns the environment steps so far and the
+    /// batch's mean return.
+    pub fn record_batch(
+        &mut self,
+        episodes: impl IntoIterator<Item = (usize, f64)>,
+        wall_seconds: f64,
+    ) -> (usize, f64) {
+        let first = self.episodes.len();
+        let mut env_steps = self.episodes.last().map_or(0, |e| e.env_steps);
+        for (len, ret) in episodes {
+            env_steps += len;
+            self.episodes.push(Episode { env_steps, ret, wall_seconds });
+        }
+        let batch = &self.episodes[first..];
+        (env_steps, batch.iter().map(|e| e.ret).sum::<f64>() / batch.len() as f64)
+    }
+
     /// Total environment steps.
     pub fn env_steps(&self) -> usize {
         self.iterations.last().map_or(0, |s| s.env_steps)
@@ -137,15 +155,10 @@ where
     let mut rng = seeded(config.seed);
     let mut log = TrainLog::default();
     let start = Instant::now();
-    let mut env_steps = 0;
     for iter in 0..config.iters {
         let batch = sample(policy, &mut rng);
-        let wall_seconds = start.elapsed().as_secs_f64();
-        for traj in &batch.trajectories {
-            env_steps += traj.len();
-            log.episodes.push(Episode { env_steps, ret: traj.total_reward(), wall_seconds });
-        }
-        let mean_return = batch.mean_return();
+        let episodes = batch.trajectories.iter().map(|t| (t.len(), t.total_reward()));
+        let (env_steps, mean_return) = log.record_batch(episodes, start.elapsed().as_secs_f64());
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !mean_return.is_finite() {
             return Err(non_finite("return"));

@@ -22,7 +22,7 @@ fn cartpoles_step(bencher: divan::Bencher) {
     (0..8).for_each(|i| envs.reset(i, &mut rng));
     bencher.counter(ItemsCount::new(8usize)).bench_local(|| {
         for i in 0..8 {
-            let end = envs.step(i, rng.random_range(0..2));
+            let (_, end) = envs.step(i, rng.random_range(0..2));
             if end.terminated || end.truncated {
                 envs.reset(i, &mut rng);
             }

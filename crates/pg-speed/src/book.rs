@@ -9,7 +9,7 @@ use pg_core::env::CartPole;
 use pg_core::plot::{self, Axes};
 use pg_core::report::{Report, markdown_table};
 use pg_kl_constraint::experiments::{Algo, Setup as KlSetup};
-use pg_likelihood_ratio::experiments::{median, median_of_some};
+use pg_likelihood_ratio::experiments::{Solving, median, or_never};
 use pg_likelihood_ratio::{PolicyGradient, TrainConfig, TrainLog, train};
 use pg_surrogate::Surrogate;
 use std::path::PathBuf;
@@ -81,6 +81,15 @@ struct Ours {
     trpo: (Option<f64>, Option<f64>),
 }
 
+/// A table's cells for `solving`: median steps, median seconds, "k of n" solved.
+fn cells(solving: &Solving) -> Vec<String> {
+    vec![
+        or_never(solving.median_steps, 0),
+        or_never(solving.median_seconds, 3),
+        format!("{} of {}", solving.solved, solving.runs),
+    ]
+}
+
 fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f64>), String> {
     let err = |e: pg_core::PgError| e.to_string();
     report.start(&format!(
@@ -106,18 +115,12 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f6
             .map_err(err)?;
         let rate = median(runs.iter().map(Timed::steps_per_second).collect());
         per_thread.push(rate);
-        let steps = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.0 as f64)));
-        let secs = median_of_some(runs.iter().map(|r| r.solved().map(|x| x.1)));
-        seconds = secs;
-        let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
-        rows.push(vec![
-            "vectorised".to_string(),
-            threads.to_string(),
-            format!("{rate:.0}"),
-            show(steps, 0),
-            show(secs, 3),
-            format!("{} of {}", runs.iter().filter(|r| r.solved().is_some()).count(), runs.len()),
-        ]);
+        let solving = Solving::of(runs.iter().map(|r| &r.log));
+        seconds = solving.median_seconds;
+        rows.push(
+            [vec!["vectorised".to_string(), threads.to_string(), format!("{rate:.0}")], cells(&solving)]
+                .concat(),
+        );
     }
     let table = markdown_table(
         &["sampler", "threads", "env steps per second", "steps to 475", "seconds to 475", "seeds solved"],
@@ -155,20 +158,11 @@ fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(Option<f64>, Option
             .map(|&seed| ex::train_cartpole_lockstep(algo, seed, &setup))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        let solved =
-            |l: &TrainLog| l.solved_at(ex::SOLVED, 100).map(|e| (e.env_steps as f64, e.wall_seconds));
-        let show = |x: Option<f64>, d: usize| x.map_or("never".to_string(), |v| format!("{v:.d$}"));
-        let steps = median_of_some(logs.iter().map(|l| solved(l).map(|x| x.0)));
-        let secs = median_of_some(logs.iter().map(|l| solved(l).map(|x| x.1)));
+        let solving = Solving::of(&logs);
         if algo == Algo::Trpo {
-            trpo = (secs, steps);
+            trpo = (solving.median_seconds, solving.median_steps);
         }
-        rows.push(vec![
-            algo.name().to_string(),
-            show(steps, 0),
-            show(secs, 3),
-            format!("{} of {}", logs.iter().filter(|l| solved(l).is_some()).count(), logs.len()),
-        ]);
+        rows.push([vec![algo.name().to_string()], cells(&solving)].concat());
     }
     let table =
         markdown_table(&["algorithm", "median steps to 475", "median seconds to 475", "seeds solved"], &rows);

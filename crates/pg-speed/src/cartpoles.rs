@@ -65,15 +65,17 @@ impl CartPoles {
         }
     }
 
-    /// Applies `action` to environment `i`. The reward is 1 on every step.
-    pub fn step(&mut self, i: usize, action: usize) -> StepEnd {
+    /// Applies `action` to environment `i`; returns the reward (1 on every
+    /// step, the terminating one included) and how the step ended.
+    pub fn step(&mut self, i: usize, action: usize) -> (f64, StepEnd) {
         let [x, x_dot, theta, theta_dot] = CartPole::dynamics(self.state(i), action);
         (self.x[i], self.x_dot[i], self.theta[i], self.theta_dot[i]) = (x, x_dot, theta, theta_dot);
         self.steps[i] += 1;
-        StepEnd {
+        let end = StepEnd {
             terminated: CartPole::is_terminal([x, x_dot, theta, theta_dot]),
             truncated: self.steps[i] >= CARTPOLE_MAX_STEPS,
-        }
+        };
+        (1.0, end)
     }
 }
 // ANCHOR_END: cartpoles

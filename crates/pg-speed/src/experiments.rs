@@ -15,9 +15,6 @@ use rand::RngExt;
 use std::hint::black_box;
 use std::time::Instant;
 
-/// CartPole counts as solved at a 100-episode mean of this.
-pub const SOLVED: f64 = 475.0;
-
 /// One timed training run.
 #[derive(Debug, Clone)]
 pub struct Timed {
@@ -31,11 +28,6 @@ impl Timed {
     /// Environment steps per second over the whole run.
     pub fn steps_per_second(&self) -> f64 {
         self.log.env_steps() as f64 / self.seconds
-    }
-
-    /// Steps and seconds to a 100-episode mean of 475, if the run got there.
-    pub fn solved(&self) -> Option<(usize, f64)> {
-        self.log.solved_at(SOLVED, 100).map(|e| (e.env_steps, e.wall_seconds))
     }
 }
 
@@ -127,7 +119,7 @@ pub fn breakdown(hidden: &[usize], seconds: f64) -> Vec<(&'static str, f64)> {
     (0..5).for_each(|i| envs.reset(i, &mut rng));
     let env = nanos_per_item(seconds, || {
         for i in 0..envs.len() {
-            let end = envs.step(i, rng.random_range(0..2));
+            let (_, end) = envs.step(i, rng.random_range(0..2));
             if end.terminated || end.truncated {
                 envs.reset(i, &mut rng);
             }

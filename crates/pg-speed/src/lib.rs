@@ -30,7 +30,7 @@ use pg_core::optim::{Adam, Optimizer};
 use pg_core::policy::Categorical;
 use pg_core::{Batch, Policy, rng::substream};
 use pg_likelihood_ratio::update::UpdateStats;
-use pg_likelihood_ratio::{Episode, IterStats, TrainLog};
+use pg_likelihood_ratio::{IterStats, TrainLog};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -47,12 +47,17 @@ pub struct Sampler {
 impl Sampler {
     /// `groups` groups of `envs` environments, each batch holding `quota`.
     pub fn new(groups: usize, envs: usize, quota: Quota, seed: u64) -> Result<Self, PgError> {
+        Self::check(groups, envs, quota)?;
+        let groups = (0..groups).map(|j| Group::new(envs, substream(seed, (1 << 32) + j as u64))).collect();
+        Ok(Self { groups, quota })
+    }
+
+    /// Rejects zero groups, environments or quota, naming the value.
+    fn check(groups: usize, envs: usize, quota: Quota) -> Result<(), PgError> {
         at_least_one("groups", groups)?;
         at_least_one("envs", envs)?;
         let (Quota::Steps(n) | Quota::Episodes(n)) = quota;
-        at_least_one("batch", n)?;
-        let groups = (0..groups).map(|j| Group::new(envs, substream(seed, (1 << 32) + j as u64))).collect();
-        Ok(Self { groups, quota })
+        at_least_one("batch", n).map(drop)
     }
 
     /// Samples a new batch with `policy`, every group on its own thread when there are threads to spare.
@@ -84,8 +89,7 @@ impl Sampler {
 
     /// Samples a new batch and returns the surrogate L and ĝ = −∇θ L for it.
     /// Without normalisation each group samples, weighs and computes its
-    /// part of the gradient in one parallel task (with N = 1, the sum of the
-    /// parts divided by the batch's N afterwards), so the threads wait for
+    /// part of the gradient in one parallel task, so the threads wait for
     /// each other once per batch rather than twice.
     pub fn sample_gradient(
         &mut self,
@@ -98,26 +102,34 @@ impl Sampler {
             return self.gradient(policy, weighting, true);
         }
         let (quota, groups) = (self.quota, self.groups.len());
+        self.group_gradients(policy, |j, g| {
+            g.sample(policy, quota.share(j, groups));
+            g.weigh(weighting);
+        })
+    }
+
+    /// Runs `prepare` on every group and then its part of ∇θ L with N = 1,
+    /// in parallel; returns (Σⱼ Lⱼ / N, −Σⱼ ∇Lⱼ / N), the parts added in group
+    /// order and divided by the batch's N.
+    fn group_gradients(
+        &mut self,
+        policy: &Categorical,
+        prepare: impl Fn(usize, &mut Group) + Sync,
+    ) -> (f64, Array1<f64>) {
         let parts: Vec<(f64, Array1<f64>)> = self
             .groups
             .par_iter_mut()
             .enumerate()
             .map(|(j, g)| {
-                g.sample(policy, quota.share(j, groups));
-                g.weigh(weighting);
+                prepare(j, g);
                 let mut grad = Array1::zeros(policy.num_params());
                 (g.add_surrogate_gradient(policy, 1, &mut grad), grad)
             })
             .collect();
         let n = self.num_episodes() as f64;
-        Self::add_parts(&parts, policy.num_params(), n)
-    }
-
-    /// (Σⱼ Lⱼ / n, −Σⱼ ∇Lⱼ / n), adding the groups' parts in group order.
-    fn add_parts(parts: &[(f64, Array1<f64>)], dim: usize, n: f64) -> (f64, Array1<f64>) {
-        let mut grad = Array1::zeros(dim);
+        let mut grad = Array1::zeros(policy.num_params());
         let mut loss = 0.0;
-        for (l, g) in parts {
+        for (l, g) in &parts {
             loss += l;
             grad -= g;
         }
@@ -144,16 +156,7 @@ impl Sampler {
             let sd = (sum(&|w| (w - mean).powi(2)) / m).sqrt();
             self.groups.par_iter_mut().for_each(|g| g.standardize(mean, sd));
         }
-        let n = self.num_episodes();
-        let parts: Vec<(f64, Array1<f64>)> = self
-            .groups
-            .par_iter_mut()
-            .map(|g| {
-                let mut grad = Array1::zeros(policy.num_params());
-                (g.add_surrogate_gradient(policy, n, &mut grad), grad)
-            })
-            .collect();
-        Self::add_parts(&parts, policy.num_params(), 1.0)
+        self.group_gradients(policy, |_, _| {})
     }
 }
 // ANCHOR_END: sampler
@@ -201,7 +204,7 @@ impl VecConfig {
 
     /// Rejects settings that cannot train, naming the value and what is allowed.
     pub fn validate(&self) -> Result<(), PgError> {
-        Sampler::new(self.groups, self.envs, self.batch, self.seed).map(drop)?;
+        Sampler::check(self.groups, self.envs, self.batch)?;
         positive("lr", self.lr)?;
         if let Weighting::RewardToGo(gamma) = self.weighting {
             unit_interval("gamma", gamma)?;
@@ -227,18 +230,10 @@ pub fn train(
     let mut adam = Adam::new(config.lr)?;
     let mut log = TrainLog::default();
     let start = Instant::now();
-    let mut env_steps = 0;
     for iter in 0..config.iters {
         let (loss, grad) = sampler.sample_gradient(policy, config.weighting, config.normalize);
-        let wall_seconds = start.elapsed().as_secs_f64();
-        let episodes = sampler.groups().iter().flat_map(Group::episodes);
-        for e in episodes {
-            env_steps += e.len;
-            log.episodes.push(Episode { env_steps, ret: e.ret, wall_seconds });
-        }
-        let n = sampler.num_episodes();
-        let mean_return =
-            log.episodes[log.episodes.len() - n..].iter().map(|e| e.ret).sum::<f64>() / n as f64;
+        let episodes = sampler.groups().iter().flat_map(Group::episodes).map(|e| (e.len, e.ret));
+        let (env_steps, mean_return) = log.record_batch(episodes, start.elapsed().as_secs_f64());
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !grad.iter().all(|g| g.is_finite()) {
             return Err(non_finite("gradient"));

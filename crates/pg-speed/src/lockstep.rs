@@ -169,13 +169,13 @@ impl Group {
             let mut kept = 0;
             for k in 0..n {
                 let env = self.running[k];
-                let end = self.envs.step(env, self.actions[first + k]);
+                let (reward, end) = self.envs.step(env, self.actions[first + k]);
                 let episode = self.current[env];
-                self.rewards.push(1.0);
+                self.rewards.push(reward);
                 self.episode_of.push(episode);
                 let record = &mut self.episodes[episode];
                 record.len += 1;
-                record.ret += 1.0;
+                record.ret += reward;
                 if end.terminated || end.truncated {
                     record.end = end;
                     self.envs.observe(env, &mut record.last_obs);

@@ -45,11 +45,11 @@ proptest! {
         prop_assert_eq!(first.to_vec(), obs.to_vec());
         for &action in &actions {
             let s = single.step(&action, &mut a);
-            let end = many.step(1, action);
+            let (reward, end) = many.step(1, action);
             many.observe(1, &mut obs);
             prop_assert_eq!(single.state(), many.state(1));
             prop_assert_eq!(s.obs.to_vec(), obs.to_vec());
-            prop_assert_eq!((s.terminated, s.truncated), (end.terminated, end.truncated));
+            prop_assert_eq!((s.reward, s.terminated, s.truncated), (reward, end.terminated, end.truncated));
             if s.terminated || s.truncated {
                 let first = single.reset(&mut a);
                 many.reset(1, &mut b);

@@ -125,7 +125,7 @@ pub(crate) fn log_softmax(logits: &[f64]) -> Vec<f64> {
 /// Draws a ∼ softmax(logits) by inversion and returns it with its
 /// log-probability, the same numbers as [`log_softmax`] gives, without
 /// allocating (it runs at every environment step).
-pub fn sample_from_logits(logits: &[f64], rng: &mut PgRng) -> (usize, f64) {
+pub(crate) fn sample_from_logits(logits: &[f64], rng: &mut PgRng) -> (usize, f64) {
     use rand::RngExt;
     let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
