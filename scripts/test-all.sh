@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it first installs what is missing
-# (rust-src, the evcxr Jupyter kernel, Python's nbclient), then runs formatting,
-# clippy, every test (unit, integration, property, doc), the book build and
-# every notebook, and closes with one summary line.
+# (rust-src, the evcxr Jupyter kernel, Python's nbclient and websocket-client,
+# Debian's chromium), then runs formatting, clippy, every test (unit,
+# integration, property, doc), the book build, the browser test of the built
+# book, and every notebook, and closes with one summary line.
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +32,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   }
 fi
 PY="$VENV/bin/python"
-if ! "$PY" -c 'import nbclient, nbformat, jupyter_client' >/dev/null 2>&1; then
-  "$PY" -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
+if ! "$PY" -c 'import nbclient, nbformat, jupyter_client, websocket' >/dev/null 2>&1; then
+  "$PY" -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client websocket-client
+fi
+# Chromium for the browser test of the book (CI runs as root; elsewhere sudo if
+# there is one). A failed install is not fatal: the browser test then fails.
+if ! command -v chromium >/dev/null 2>&1; then
+  as_root=()
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then as_root=(sudo); fi
+  { "${as_root[@]}" apt-get update && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } ||
+    echo "could not install chromium: the browser test of the book will fail" >&2
 fi
 if ! "$PY" -c 'import jupyter_client.kernelspec as k, sys; sys.exit("rust" not in k.find_kernel_specs())' 2>/dev/null; then
   evcxr_jupyter --install
@@ -59,6 +68,17 @@ step "building the book (cargo run --release -p pg-lab -- book)"
 book_status=0
 cargo run --release --locked -p pg-lab -- book || book_status=$?
 
+step "browser test of the built book (negative controls, then every page)"
+selftest_status=0
+PY="$PY" bash scripts/book-browser-selftest.sh || selftest_status=$?
+browser_status=none
+if [ "$book_status" -eq 0 ]; then
+  browser_status=0
+  "$PY" scripts/book-browser-test.py --shots target/book-shots || browser_status=$?
+else
+  echo "the book did not build: no browser test of it" >&2
+fi
+
 step "notebooks (evcxr kernel, headless)"
 mkdir -p target/evcxr-config
 printf 'preserve_vars_on_panic = false\n' >target/evcxr-config/evcxr.toml
@@ -71,6 +91,10 @@ failed=$(count failed)
 [ "$test_status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a build failure runs no test
 [ "$book_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$nb_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+[ "$selftest_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+if [ "$browser_status" != none ]; then
+  [ "$browser_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+fi
 echo "total wall time: $(($(date +%s) - START)) s" >&2
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

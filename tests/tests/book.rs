@@ -45,6 +45,113 @@ fn every_include_resolves_to_a_non_empty_region() {
     assert!(checked >= 8, "only {checked} includes found");
 }
 
+/// The lines of a chapter that sit inside a `<details>` block.
+fn folded_lines(markdown: &str) -> Vec<bool> {
+    let mut depth = 0usize;
+    markdown
+        .lines()
+        .map(|line| {
+            depth += line.matches("<details").count();
+            let inside = depth > 0;
+            depth = depth.saturating_sub(line.matches("</details>").count());
+            inside
+        })
+        .collect()
+}
+
+/// The most lines a listing may have in the flow of a chapter; longer ones fold.
+const LONGEST_LISTING: usize = 30;
+
+#[test]
+fn listings_in_the_flow_are_short_and_whole_loops_tests_and_experiments_fold() {
+    let src = root().join("book/src");
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        let name = chapter.file_name().unwrap().to_string_lossy().into_owned();
+        for ((i, line), folded) in text.lines().enumerate().zip(folded_lines(&text)) {
+            let Some((path, anchor)) = includes(line).into_iter().next() else { continue };
+            let at = format!("{name}:{}", i + 1);
+            if line.starts_with([' ', '\t']) {
+                problems
+                    .push(format!("{at}: an indented include (its later lines would leave the list item)"));
+            }
+            if path.starts_with("generated/") || folded {
+                continue;
+            }
+            if path.contains("/tests/") || path.contains("experiments") {
+                problems.push(format!("{at}: a test or experiment in the flow; fold it under <details>"));
+            }
+            let source = std::fs::read_to_string(src.join(&path)).unwrap_or_default();
+            let lines = anchor.and_then(|a| anchored_region(&source, &a)).map_or(0, |r| r.lines().count());
+            if lines > LONGEST_LISTING {
+                problems
+                    .push(format!("{at}: {lines} lines in the flow (at most {LONGEST_LISTING}); fold it"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_listing_check_sees_folds_and_indentation() {
+    let md = "a\n<details>\n<summary>s</summary>\n\ncode\n\n</details>\nb\n";
+    assert_eq!(folded_lines(md), [false, true, true, true, true, true, true, false]);
+}
+
+/// Cells of a Markdown table row. Escaped bars, and bars inside `$…$` math
+/// (rendered to HTML before Markdown sees the row), stay inside their cell.
+fn cells(row: &str) -> usize {
+    let row = row.trim().trim_start_matches('|').trim_end_matches('|');
+    let (mut n, mut escaped, mut math) = (1, false, false);
+    for c in row.chars() {
+        math ^= c == '$' && !escaped;
+        n += usize::from(c == '|' && !escaped && !math);
+        escaped = c == '\\' && !escaped;
+    }
+    n
+}
+
+/// Rows of the Markdown tables in `files` whose cell count differs from their header's.
+fn ragged_rows(files: &[PathBuf]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut header: Option<usize> = None;
+        for (i, line) in lines.iter().enumerate() {
+            let is_row = line.trim_start().starts_with('|');
+            match header {
+                Some(n) if is_row && cells(line) != n => problems.push(format!(
+                    "{}:{}: {} cells, header has {n}",
+                    file.display(),
+                    i + 1,
+                    cells(line)
+                )),
+                Some(_) if is_row => {}
+                _ if is_row && lines.get(i + 1).is_some_and(|next| next.contains("---")) => {
+                    header = Some(cells(line))
+                }
+                _ => header = None,
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_table_row_of_the_chapters_has_as_many_cells_as_its_header() {
+    let problems = ragged_rows(&chapters());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_table_check_counts_escaped_bars_as_text() {
+    assert_eq!(cells("| a | b \\| c |"), 2);
+    assert_eq!(cells("| a | b | c |"), 3);
+    assert_eq!(cells("| a | $\\lvert x | y$ |"), 2);
+}
+
 #[test]
 fn the_checker_catches_a_misspelt_anchor() {
     let source = "// ANCHOR: good\nfn f() {}\n// ANCHOR_END: good\n// ANCHOR: empty\n// ANCHOR_END: empty\n";
@@ -72,7 +179,7 @@ fn scratch_copy(dest: &Path) -> PathBuf {
         for entry in std::fs::read_dir(from).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name();
-            if name == "build" || name == "generated" || name == "plotly.min.js" {
+            if name == "build" || name == "generated" || name == ".cache" || name == "plotly.min.js" {
                 continue;
             }
             let (src, dst) = (entry.path(), to.join(&name));
@@ -99,8 +206,16 @@ fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
 fn built_book_renders_offline_with_math_figures_and_working_links() {
     let dir = tempfile::tempdir().unwrap();
     let book = scratch_copy(dir.path());
-    pg_lab::book::run(&pg_lab::cli::BookArgs { book_dir: Some(book.clone()), quick: true }).unwrap();
+    let args = pg_lab::cli::BookArgs { book_dir: Some(book.clone()), quick: true, fresh: false };
+    pg_lab::book::run(&args).unwrap();
     let build = book.join("build");
+    let generated: Vec<PathBuf> = std::fs::read_dir(book.join("src/generated"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    let problems = ragged_rows(&generated);
+    assert!(problems.is_empty(), "generated tables: {}", problems.join("\n"));
 
     let chapter = std::fs::read_to_string(build.join("01-likelihood-ratio.html")).unwrap();
     assert!(chapter.contains("class=\"katex\"") && chapter.contains("katex-display"), "math is rendered");

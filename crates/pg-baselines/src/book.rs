@@ -83,9 +83,9 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
             "\nEvery estimate here averages a batch of N = {} trajectories, and the exact moments enumerate \
              every such batch. The mean that includes a trajectory's own return has expectation {factor:.12} \
              times $\\nabla J$, the factor $(N-1)/N$. The z-test ({} batches, reject at $\\lvert z\\rvert > {}$) \
-             detects with probability 0.999 a mean of $(1 + c)\\nabla J$ for $c \\ge {:.3}$ with the \
-             leave-one-out mean, and only for $c \\ge {:.3}$ with the leave-one-out optimal constant, whose \
-             variance is far larger.\n",
+             detects with probability 0.999 a mean that overshoots $\\nabla J$ by a relative {:.3} or more \
+             with the leave-one-out mean, but only by {:.3} or more with the leave-one-out optimal constant, \
+             whose variance is far larger.\n",
             ex::EXACT_BATCH,
             n / ex::EXACT_BATCH,
             ch1::Z_MAX,

@@ -201,12 +201,12 @@ fn stack(states: &[ArrayView1<'_, f64>]) -> Array2<f64> {
 
 // ANCHOR: gae
 /// Generalised advantage estimation for one trajectory:
-/// Âₜ = Σ_{l≥0} (γλ)ˡ δₜ₊ₗ with δₜ = rₜ + γ V(sₜ₊₁) − V(sₜ).
+/// Âₜ = Σ_{l≥0} (γλ)ˡ eₜ₊ₗ with the one-step error eₜ = rₜ + γ V(sₜ₊₁) − V(sₜ).
 ///
 /// `values` holds V(s₀), …, V(s_T), one more than `rewards`. After a
 /// termination nothing follows, so V(s_T) counts as 0; after a time-limit
 /// truncation the episode would have gone on, so V(s_T) stands in for the
-/// rewards that were cut off. λ = 0 gives the one-step δₜ; λ = 1 gives the
+/// rewards that were cut off. λ = 0 gives the one-step eₜ; λ = 1 gives the
 /// discounted reward-to-go minus V(sₜ) (plus the bootstrap at a truncation).
 pub fn gae(rewards: &[f64], values: &[f64], terminated: bool, gamma: f64, lambda: f64) -> Vec<f64> {
     assert_eq!(values.len(), rewards.len() + 1, "V(s₀), …, V(s_T): one more value than rewards");
@@ -214,8 +214,8 @@ pub fn gae(rewards: &[f64], values: &[f64], terminated: bool, gamma: f64, lambda
     let mut next_value = if terminated { 0.0 } else { values[rewards.len()] };
     let mut following = 0.0;
     for t in (0..rewards.len()).rev() {
-        let delta = rewards[t] + gamma * next_value - values[t];
-        following = delta + gamma * lambda * following;
+        let error = rewards[t] + gamma * next_value - values[t];
+        following = error + gamma * lambda * following;
         out[t] = following;
         next_value = values[t];
     }

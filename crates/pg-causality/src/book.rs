@@ -46,8 +46,8 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
         + &format!(
             "\nAt the reference policy the exact $\\operatorname{{tr}}\\operatorname{{Cov}}[\\hat g]$ is {:.3} for \
              REINFORCE and {:.3} for reward-to-go, {:.2} times smaller. The z-test ({n} trajectories, reject at \
-             $\\lvert z\\rvert > {}$) detects with probability 0.999 a mean of $(1 + c)\\nabla J$ for \
-             $c \\ge {power:.3}$.\n",
+             $\\lvert z\\rvert > {}$) detects with probability 0.999 a mean that overshoots $\\nabla J$ by a \
+             relative {power:.3} or more.\n",
             plain,
             rtg,
             plain / rtg,

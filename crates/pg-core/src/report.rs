@@ -5,6 +5,7 @@
 //! them in memory.
 
 use plotly::Plot;
+use plotly::configuration::{Configuration, DisplayModeBar};
 use std::collections::BTreeMap;
 
 /// Where a chapter writes its generated files.
@@ -18,9 +19,13 @@ pub trait Report {
     /// Writes the generated file `name` (e.g. `02-variance.md`).
     fn write(&mut self, name: &str, contents: &str) -> Result<(), String>;
 
-    /// Writes a figure as an HTML fragment; `name` ends in `.html`.
+    /// Writes a figure as an HTML fragment; `name` ends in `.html`. In the
+    /// book a figure follows the width of the page and has no tool bar, which
+    /// would cover its title on a narrow screen.
     fn figure(&mut self, name: &str, plot: &Plot) -> Result<(), String> {
         let id = format!("fig-{}", name.trim_end_matches(".html"));
+        let mut plot = plot.clone();
+        plot.set_configuration(Configuration::new().responsive(true).display_mode_bar(DisplayModeBar::False));
         self.write(name, &format!("<div class=\"figure\">\n{}\n</div>\n", plot.to_inline_html(Some(&id))))
     }
 }
@@ -68,12 +73,51 @@ pub fn quick_run(
 }
 
 /// A Markdown table: the first column left-aligned, the others right-aligned.
+/// A `|` inside a cell (outside `$…$` math, which the book renders before
+/// Markdown sees it) is escaped, so it cannot split the row.
 pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = format!("| {} |\n|---|", headers.join(" | "));
+    let row = |cells: &mut dyn Iterator<Item = &str>| {
+        let cells: Vec<String> = cells.map(escape_cell).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    let mut out = row(&mut headers.iter().copied());
+    out += "|---|";
     out += &"---:|".repeat(headers.len().saturating_sub(1));
     out.push('\n');
-    for row in rows {
-        out += &format!("| {} |\n", row.join(" | "));
+    for cells in rows {
+        out += &row(&mut cells.iter().map(String::as_str));
     }
     out
+}
+
+/// `body` folded under a `<details>` block headed by `summary`: the book shows
+/// the summary line and the reader opens the rest.
+pub fn folded(summary: &str, body: &str) -> String {
+    format!("\n<details>\n<summary>{summary}</summary>\n\n{}\n\n</details>\n", body.trim_end())
+}
+
+/// `cell` with every `|` outside `$…$` written `\|`.
+fn escape_cell(cell: &str) -> String {
+    let mut out = String::with_capacity(cell.len());
+    let mut in_math = false;
+    for c in cell.chars() {
+        match c {
+            '$' => in_math = !in_math,
+            '|' if !in_math => out.push('\\'),
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::markdown_table;
+
+    #[test]
+    fn a_bar_in_a_cell_cannot_split_its_row() {
+        let table = markdown_table(&["check", "value"], &[vec!["max |∇D̄|".into(), "$\\lvert x|$".into()]]);
+        assert_eq!(table, "| check | value |\n|---|---:|\n| max \\|∇D̄\\| | $\\lvert x|$ |\n");
+    }
 }

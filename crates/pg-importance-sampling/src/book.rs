@@ -20,7 +20,7 @@ pub const GENERATED: &[&str] = &[
     "05-reuse-table.md",
 ];
 
-/// How far θ′ is moved from θ in the check table and the horizon experiment.
+/// How far θ is moved from θ_old in the check table and the horizon experiment.
 pub const SCALE: f64 = 0.5;
 
 /// The scales of the first-order experiment.
@@ -71,14 +71,14 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
     let text = markdown_table(
         &[
             "estimator",
-            "exact relative bias for ∇J(θ′)",
+            "exact relative bias for ∇J(θ)",
             "exact check",
             "exact $\\operatorname{tr}\\operatorname{Cov}[\\hat g]$",
         ],
         &rows,
     ) + &format!(
-        "\nSamples from the reference policy θ, the gradient wanted at θ′ = θ + {SCALE}·d; every trajectory \
-         enumerated, one trajectory per estimate. The mean KL divergence between the two policies over θ's \
+        "\nSamples from the reference policy θ_old, the gradient wanted at θ = θ_old + {SCALE}·d; every trajectory \
+         enumerated, one trajectory per estimate. The mean KL divergence between the two policies over θ_old's \
          states is {:.4}.\n",
         ex::exact_mean_kl(&mdp, &old, &new)
     );
@@ -93,20 +93,30 @@ fn horizon(report: &mut dyn Report) -> Result<(), String> {
     let simulated = ex::simulated_ratio_spread(&long, SCALE, n, 3);
     let h: Vec<f64> = exact.iter().map(|r| r.horizon as f64).collect();
     let long_h: Vec<f64> = simulated.iter().map(|(h, _, _)| *h as f64).collect();
-    let figure = plot::lines(
+    // The exact series enumerate the three-state MDP (with its terminal
+    // state); the simulated ones run the same MDP without termination, so
+    // that every episode lasts the whole horizon.
+    let (exact_name, simulated_name) =
+        ("three-state MDP, exact by enumeration", "three-state MDP without its terminal state, simulated");
+    let figure = plot::line_panels(
         "The trajectory ratio against the horizon",
         "horizon H",
-        "log scale",
         Axes::LogLog,
         &[
-            ("Var[log ρ(τ)], exact", h.clone(), exact.iter().map(|r| r.log_ratio_variance).collect()),
             (
-                "Var[log ρ(τ)], simulated without the terminal state",
-                long_h.clone(),
-                simulated.iter().map(|s| s.1).collect(),
+                "Var[log ρ(τ)]",
+                vec![
+                    (exact_name, h.clone(), exact.iter().map(|r| r.log_ratio_variance).collect()),
+                    (simulated_name, long_h.clone(), simulated.iter().map(|s| s.1).collect()),
+                ],
             ),
-            ("effective sample size / N, exact", h.clone(), exact.iter().map(|r| r.ess_fraction).collect()),
-            ("effective sample size / N, simulated", long_h, simulated.iter().map(|s| s.2).collect()),
+            (
+                "effective sample size / N",
+                vec![
+                    (exact_name, h, exact.iter().map(|r| r.ess_fraction).collect()),
+                    (simulated_name, long_h, simulated.iter().map(|s| s.2).collect()),
+                ],
+            ),
         ],
     );
     report.figure("05-horizon.html", &figure)?;
@@ -138,7 +148,7 @@ fn horizon(report: &mut dyn Report) -> Result<(), String> {
         ],
         &rows,
     ) + &format!(
-        "\nExact, θ′ = θ + {SCALE}·d. Simulated without the terminal state ({n} trajectories each): {}.\n",
+        "\nExact, θ = θ_old + {SCALE}·d. Simulated without the terminal state ({n} trajectories each): {}.\n",
         sim.join(", ")
     );
     report.write("05-horizon-table.md", &text)
@@ -150,8 +160,8 @@ fn first_order(report: &mut dyn Report) -> Result<(), String> {
     let (against_distance, against_kl) = ex::bias_orders(&rows[..5]);
     let figure = plot::lines(
         "First-order approximation: exact bias against the KL divergence",
-        "mean KL(πθ ‖ πθ′) over θ's states",
-        "‖E[ĝ] − ∇J(θ′)‖",
+        "mean KL(πθ_old ‖ πθ) over θ_old's states",
+        "‖E[ĝ] − ∇J(θ)‖",
         Axes::LogLog,
         &[("exact bias", rows.iter().map(|r| r.kl).collect(), rows.iter().map(|r| r.bias).collect())],
     );
@@ -167,9 +177,9 @@ fn first_order(report: &mut dyn Report) -> Result<(), String> {
             ]
         })
         .collect();
-    let text = markdown_table(&["scale", "‖θ′ − θ‖", "mean KL", "exact bias"], &cells)
+    let text = markdown_table(&["scale", "‖θ − θ_old‖", "mean KL", "exact bias"], &cells)
         + &format!(
-            "\nFitted log-log slopes over the five smallest scales: {against_distance:.3} against ‖θ′ − θ‖ and \
+            "\nFitted log-log slopes over the five smallest scales: {against_distance:.3} against ‖θ − θ_old‖ and \
              {against_kl:.3} against the KL divergence.\n"
         );
     report.write("05-first-order-table.md", &text)
@@ -183,12 +193,12 @@ fn reuse(report: &mut dyn Report) -> Result<(), String> {
         setup.cartpole.seeds.len()
     ));
     let runs = ex::reuse_runs(&setup).map_err(|e| e.to_string())?;
-    let names: Vec<String> = setup.reuse.iter().map(|k| format!("K = {k}")).collect();
+    let names: Vec<String> = setup.reuse.iter().map(|k| format!("U = {k}")).collect();
     let groups: Vec<(&str, &[TrainLog])> =
         names.iter().map(String::as_str).zip(runs.iter().map(Vec::as_slice)).collect();
     report.figure(
         "05-reuse.html",
-        &ch1::learning_curve_plot("CartPole-v1: K steps per batch (first-order)", &groups),
+        &ch1::learning_curve_plot("CartPole-v1: U steps per batch (first-order)", &groups),
     )?;
     let kl: Vec<(&str, Vec<f64>, Vec<f64>)> = groups
         .iter()

@@ -1,5 +1,5 @@
 //! Chapter 5's experiments: exact moments of off-policy estimators on the
-//! three-state MDP (samples from θ, gradient at θ′), the trajectory ratio
+//! three-state MDP (samples from θ_old, gradient at θ), the trajectory ratio
 //! against the horizon, and the first-order approximation's bias against
 //! the distance between the policies.
 
@@ -13,9 +13,9 @@ use pg_likelihood_ratio::exact::{Moments, weighted_moments};
 use pg_likelihood_ratio::experiments::{fit_slope, reference_policy};
 
 // ANCHOR: off_policy_moments
-/// The exact mean and variance of a single-trajectory estimate of ∇J(θ′)
-/// (`target`) from trajectories sampled by θ (`behaviour`): every trajectory
-/// is enumerated under θ and the estimator evaluated at θ′.
+/// The exact mean and variance of a single-trajectory estimate of ∇J(θ)
+/// (`target`) from trajectories sampled by θ_old (`behaviour`): every trajectory
+/// is enumerated under θ_old and the estimator evaluated at θ.
 pub fn off_policy_moments<E>(
     mdp: &TabularMdp,
     behaviour: &TabularSoftmax,
@@ -34,22 +34,22 @@ where
 }
 // ANCHOR_END: off_policy_moments
 
-/// The direction in which the experiments move θ′ away from θ. It changes
+/// The direction in which the experiments move θ away from θ_old. It changes
 /// the action probabilities in every state, the terminal one included, which
 /// matters once that state no longer ends the episode.
 pub fn direction() -> Array1<f64> {
     Array1::from(vec![0.5, -0.5, 0.3, -0.3, 0.4, -0.4])
 }
 
-/// θ′ = θ_ref + `scale` · d: the reference policy moved along [`direction`].
+/// θ = θ_ref + `scale` · d: the reference policy moved along [`direction`].
 pub fn moved_policy(scale: f64) -> TabularSoftmax {
     let mut p = reference_policy();
     p.params_mut().scaled_add(scale, &direction());
     p
 }
 
-/// E_{s∼θ}[KL(πθ(·|s) ‖ πθ′(·|s))]: the KL divergence averaged over the
-/// steps of trajectories sampled by θ, exactly.
+/// E_{s∼θ_old}[KL(πθ_old(·|s) ‖ πθ(·|s))]: the KL divergence averaged over the
+/// steps of trajectories sampled by θ_old, exactly.
 pub fn exact_mean_kl(mdp: &TabularMdp, behaviour: &TabularSoftmax, target: &TabularSoftmax) -> f64 {
     let (mut total, mut steps) = (0.0, 0.0);
     for (p, t) in mdp.enumerate(behaviour) {
@@ -61,7 +61,7 @@ pub fn exact_mean_kl(mdp: &TabularMdp, behaviour: &TabularSoftmax, target: &Tabu
     total / steps
 }
 
-/// A deliberately wrong estimator: the trajectory ratio inverted, pθ/pθ′.
+/// A deliberately wrong estimator: the trajectory ratio inverted, pθ_old/pθ.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InvertedRatio;
 
@@ -106,18 +106,18 @@ pub fn checked_estimators() -> Vec<Box<dyn Estimator<TabularSoftmax>>> {
 /// One row of the first-order experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirstOrderRow {
-    /// How far θ′ was moved along the direction.
+    /// How far θ was moved along the direction.
     pub scale: f64,
-    /// ‖θ′ − θ‖.
+    /// ‖θ − θ_old‖.
     pub distance: f64,
-    /// E_{s∼θ}[KL(πθ ‖ πθ′)].
+    /// E_{s∼θ_old}[KL(πθ_old ‖ πθ)].
     pub kl: f64,
-    /// ‖E[ĝ_first-order] − ∇J(θ′)‖, exact.
+    /// ‖E[ĝ_first-order] − ∇J(θ)‖, exact.
     pub bias: f64,
 }
 
 // ANCHOR: first_order_bias
-/// The first-order approximation's exact bias for θ′ at each scale, with the
+/// The first-order approximation's exact bias for θ at each scale, with the
 /// distance and KL between the policies, on the three-state MDP.
 pub fn first_order_bias(scales: &[f64]) -> Vec<FirstOrderRow> {
     let mdp = TabularMdp::three_state();
@@ -154,11 +154,11 @@ pub fn bias_orders(rows: &[FirstOrderRow]) -> (f64, f64) {
 pub struct HorizonRow {
     /// The horizon H.
     pub horizon: usize,
-    /// Var[ρ(τ)] = E_θ[ρ²] − 1.
+    /// Var[ρ(τ)] = E_θ_old[ρ²] − 1.
     pub ratio_variance: f64,
     /// Var[log ρ(τ)].
     pub log_ratio_variance: f64,
-    /// The effective sample size per trajectory, 1 / E_θ[ρ²].
+    /// The effective sample size per trajectory, 1 / E_θ_old[ρ²].
     pub ess_fraction: f64,
     /// tr Cov of the trajectory-ratio estimator.
     pub trajectory: f64,
@@ -168,7 +168,7 @@ pub struct HorizonRow {
 
 // ANCHOR: horizon
 /// The trajectory ratio's variance, the effective sample size and both
-/// unbiased estimators' variances at each horizon, for θ′ = θ moved by `scale`.
+/// unbiased estimators' variances at each horizon, for θ = θ_old moved by `scale`.
 pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> {
     let (behaviour, target) = (reference_policy(), moved_policy(scale));
     horizons
@@ -196,7 +196,7 @@ pub fn ratio_against_horizon(horizons: &[usize], scale: f64) -> Vec<HorizonRow> 
 // ANCHOR_END: horizon
 
 /// The spread of the trajectory ratio at longer horizons, by simulation:
-/// for `n` trajectories sampled by θ at each horizon, the sample variance of
+/// for `n` trajectories sampled by θ_old at each horizon, the sample variance of
 /// log ρ(τ) (a sum of one term per step, so it grows with the horizon and is
 /// easy to estimate) and the effective sample size of all `n` as a fraction
 /// of `n`. The variance of ρ itself is dominated by rare huge ratios, which
@@ -231,7 +231,7 @@ pub struct ReuseSetup {
 }
 
 // ANCHOR: train_reuse
-/// Trains CartPole with K steps of the first-order estimator per batch,
+/// Trains CartPole with U steps of the first-order estimator per batch,
 /// the gradient through chapter 4's batched surrogate.
 pub fn train_cartpole_reuse(
     k: usize,
@@ -252,7 +252,7 @@ pub fn train_cartpole_reuse(
 }
 // ANCHOR_END: train_reuse
 
-/// Every (K, seed) run, on every core; `result[k][s]` for `setup.reuse[k]` and seed s.
+/// Every (U, seed) run, on every core; `result[k][s]` for `setup.reuse[k]` and seed s.
 pub fn reuse_runs(setup: &ReuseSetup) -> Result<Vec<Vec<pg_likelihood_ratio::TrainLog>>, pg_core::PgError> {
     pg_likelihood_ratio::experiments::runs_grid(&setup.reuse, &setup.cartpole.seeds, |&k, s| {
         train_cartpole_reuse(k, s, setup)

@@ -2,17 +2,17 @@
 //!
 //! On-policy estimators use every batch once. Importance sampling,
 //! E_{x∼p}[f(x)] = E_{x∼q}[(p(x)/q(x)) f(x)], lets a batch sampled by an old
-//! policy θ serve a new policy θ′:
+//! policy θ_old serve a new policy θ:
 //!
-//! ∇θ′ J(θ′) = E_{τ∼pθ}[ (pθ′(τ)/pθ(τ)) ∇θ′ log pθ′(τ) r(τ) ],
+//! ∇θ J(θ) = E_{τ∼pθ_old}[ (pθ(τ)/pθ_old(τ)) ∇θ log pθ(τ) r(τ) ],
 //!
 //! and the trajectory's ratio is a product of per-step ratios
-//! ρₜ = πθ′(aₜ|sₜ) / πθ(aₜ|sₜ): the dynamics cancel, as they did in the score.
-//! Every trajectory remembers log πθ(aₜ|sₜ) from when it was sampled, so any
+//! ρₜ = πθ(aₜ|sₜ) / πθ_old(aₜ|sₜ): the dynamics cancel, as they did in the score.
+//! Every trajectory remembers log πθ_old(aₜ|sₜ) from when it was sampled, so any
 //! later policy can compute its ratios.
 //!
 //! The three estimators here differ in which ratios weigh which reward. With
-//! θ′ = θ every ratio is 1 and they become chapters 1 and 2 again.
+//! θ = θ_old every ratio is 1 and they become chapters 1 and 2 again.
 
 pub mod book;
 pub mod experiments;
@@ -23,8 +23,8 @@ use pg_core::{Batch, Policy, StepWeights, Trajectory};
 use pg_likelihood_ratio::Estimator;
 
 // ANCHOR: log_ratios
-/// log ρₜ = log πθ′(aₜ|sₜ) − log πθ(aₜ|sₜ) for every step, with θ′ = `policy`
-/// and θ the policy that sampled the trajectory (its log-probabilities are
+/// log ρₜ = log πθ(aₜ|sₜ) − log πθ_old(aₜ|sₜ) for every step, with θ = `policy`
+/// and θ_old the policy that sampled the trajectory (its log-probabilities are
 /// in `traj.log_probs`).
 pub fn log_ratios<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Vec<f64> {
     traj.steps()
@@ -34,14 +34,14 @@ pub fn log_ratios<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Vec<f6
 }
 // ANCHOR_END: log_ratios
 
-/// The trajectory's ratio ρ(τ) = Πₜ ρₜ = pθ′(τ)/pθ(τ).
+/// The trajectory's ratio ρ(τ) = Πₜ ρₜ = pθ(τ)/pθ_old(τ).
 pub fn trajectory_ratio<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> f64 {
     log_ratios(policy, traj).iter().sum::<f64>().exp()
 }
 
 // ANCHOR: trajectory_estimator
 /// (a) The whole trajectory's ratio: every step of τᵢ weighted by ρ(τᵢ) r(τᵢ).
-/// Unbiased for ∇J(θ′); its variance grows with the horizon, because ρ(τ)
+/// Unbiased for ∇J(θ); its variance grows with the horizon, because ρ(τ)
 /// is a product of as many factors as there are steps.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TrajectoryRatio;
@@ -61,7 +61,7 @@ impl<P: Policy> Estimator<P> for TrajectoryRatio {
 /// (b) Per-decision ratios with causality: the reward r_{t′} can only depend
 /// on the actions up to t′, so it needs only their ratios,
 /// wₜ = Σ_{t′≥t} (Π_{k≤t′} ρₖ) r_{t′}.
-/// Unbiased for ∇J(θ′), with far fewer factors on the early rewards.
+/// Unbiased for ∇J(θ), with far fewer factors on the early rewards.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PerDecision;
 
@@ -104,8 +104,8 @@ pub(crate) fn per_decision_weights<P: Policy>(
 // ANCHOR: first_order_estimator
 /// (c) The first-order approximation: only the step's own ratio,
 /// wₜ = ρₜ Q̂ₜ. Written as a sum over time steps, the exact gradient also
-/// needs the ratio of the state distributions, pθ′(sₜ)/pθ(sₜ), which is hard
-/// to get; setting it to 1 leaves an error that vanishes as θ′ → θ and grows
+/// needs the ratio of the state distributions, pθ(sₜ)/pθ_old(sₜ), which is hard
+/// to get; setting it to 1 leaves an error that vanishes as θ → θ_old and grows
 /// as the policies drift apart.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FirstOrder;

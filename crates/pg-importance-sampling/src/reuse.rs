@@ -32,12 +32,12 @@ pub struct Reuse<E, O> {
     pub estimator: E,
     /// Turns each estimate into a step.
     pub optimizer: O,
-    /// Steps per batch, K.
+    /// Steps per batch, U.
     pub steps: usize,
 }
 
 impl<E> Reuse<E, Adam> {
-    /// K Adam steps of size `lr` per batch (K at least 1).
+    /// U Adam steps of size `lr` per batch (U at least 1).
     pub fn adam(estimator: E, lr: f64, steps: usize) -> Result<Self, PgError> {
         Ok(Self { estimator, optimizer: Adam::new(lr)?, steps: at_least_one("reuse", steps)? })
     }

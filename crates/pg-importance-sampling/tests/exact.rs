@@ -1,5 +1,5 @@
 //! Off-policy estimators checked exactly by enumeration on the three-state
-//! MDP: trajectories sampled by θ, the gradient wanted at θ′.
+//! MDP: trajectories sampled by θ_old, the gradient wanted at θ.
 
 use ndarray::Array1;
 use pg_causality::RewardToGo;
@@ -72,7 +72,7 @@ fn the_first_order_bias_vanishes_linearly_in_the_distance_and_like_the_root_of_t
     let rows = first_order_bias(&[0.01, 0.02, 0.04, 0.08, 0.16]);
     assert!(rows.windows(2).all(|w| w[1].bias > w[0].bias), "{rows:?}");
     let (against_distance, against_kl) = bias_orders(&rows);
-    assert!((against_distance - 1.0).abs() < 0.1, "order in ‖θ′ − θ‖: {against_distance}");
+    assert!((against_distance - 1.0).abs() < 0.1, "order in ‖θ − θ_old‖: {against_distance}");
     assert!((against_kl - 0.5).abs() < 0.05, "order in KL: {against_kl}");
 }
 // ANCHOR_END: first_order_order

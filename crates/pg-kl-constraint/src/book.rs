@@ -11,7 +11,6 @@ use pg_core::plot::{self, Axes, Spread};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch};
 use pg_core::report::{Report, markdown_table};
 use pg_core::seeded;
-use pg_importance_sampling::experiments::mean_metric_per_iteration;
 use pg_likelihood_ratio::experiments::{
     self as ch1, CartPoleSetup, median, median_of_some, median_or_never, or_never, parallel_map, runs_grid,
     seconds_to_solve, spread_over, steps_to_solve,
@@ -206,22 +205,29 @@ fn step_size(report: &mut dyn Report) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let runs: Vec<&[TrainLog]> = logs.iter().map(Vec::as_slice).collect();
     let names: Vec<String> = STEP_RULES.iter().map(|r| r.name()).collect();
-    let kl_lines: Vec<(&str, Vec<f64>, Vec<f64>)> = names
-        .iter()
-        .zip(&runs)
-        .map(|(name, logs)| {
-            let y = mean_metric_per_iteration(logs, "kl");
-            (name.as_str(), (1..=y.len()).map(|i| i as f64).collect(), y)
-        })
-        .collect();
+    // Every rule's runs over the updates that all runs of all rules took: a
+    // rule whose policy collapses takes many tiny updates and would stretch the axis.
+    let updates = runs.iter().flat_map(|logs| logs.iter().map(|l| l.iterations.len())).min().unwrap_or(0);
+    let x: Vec<f64> = (1..=updates).map(|i| i as f64).collect();
+    let kl_spread = |logs: &[TrainLog]| {
+        let per_run: Vec<Vec<f64>> = logs
+            .iter()
+            .map(|l| l.iterations[..updates].iter().map(|s| s.update.get("kl").unwrap_or(f64::NAN)).collect())
+            .collect();
+        Spread::new(&x, &per_run)
+    };
+    let panel = |rules: std::ops::Range<usize>| -> Vec<(&str, Spread)> {
+        rules.map(|r| (names[r].as_str(), kl_spread(runs[r]))).collect()
+    };
+    let fixed = STEP_RULES.iter().take_while(|r| matches!(r, StepRule::Gradient(_))).count();
     report.figure(
         "06-step-size-kl.html",
-        &plot::lines(
-            "KL divergence taken by each update",
+        &plot::learning_curve_panels(
+            &format!("KL divergence taken by each of the first {updates} updates"),
             "update",
             "mean KL over the batch's states",
             Axes::LogY,
-            &kl_lines,
+            &[("fixed step sizes", panel(0..fixed)), ("trust regions", panel(fixed..STEP_RULES.len()))],
         ),
     )?;
     let groups: Vec<(&str, &[TrainLog])> =
@@ -298,7 +304,7 @@ fn seconds_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> plotly::Plot {
         .iter()
         .map(|(name, logs)| (*name, spread_over(logs, &grid, 100, |e| e.wall_seconds)))
         .collect();
-    plot::learning_curves(
+    plot::compare_curves(
         title,
         "wall-clock seconds (one core per run)",
         "mean return of the last 100 episodes",
@@ -447,7 +453,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         .collect();
     report.figure(
         "06-pendulum.html",
-        &plot::learning_curves(
+        &plot::compare_curves(
             "Pendulum-v1: deterministic evaluation",
             "environment steps",
             &format!("mean return of {} episodes with the mean action", ex::EVAL_EPISODES),

@@ -88,9 +88,9 @@ fn log_softmax_into(z: ArrayView1<'_, f64>, out: &mut [f64]) {
 }
 
 // ANCHOR: categorical_rows
-/// Rows are the logits z; π = softmax(z). With p = softmax(z_old) and
-/// q = softmax(z): KL(p ‖ q) = Σ p (log p − log q), ∂KL/∂z = q − p (zero at
-/// z = z_old), and the Hessian there is G = diag(p) − p pᵀ.
+/// Rows are the logits ℓ; π = softmax(ℓ). With p = softmax(ℓ_old) and
+/// q = softmax(ℓ): KL(p ‖ q) = Σ p (log p − log q), ∂KL/∂ℓ = q − p (zero at
+/// ℓ = ℓ_old), and the Hessian there is G = diag(p) − p pᵀ.
 impl Head for Categorical {
     fn rows(&self, obs: ArrayView2<'_, f64>, work: &mut MlpBatch) -> Array2<f64> {
         self.net().forward_batch(self.params().as_slice().expect("contiguous"), obs, work);
@@ -382,7 +382,7 @@ pub fn mean_kl<P: Head>(
 
 // ANCHOR: fisher
 /// The Fisher information of the old policy over the batch's states, as an
-/// operator: v ↦ F v + λ v with F = (1/M) Σₘ Jₘᵀ Gₘ Jₘ, the Hessian of D̄ at
+/// operator: v ↦ F v + η v with F = (1/M) Σₘ Jₘᵀ Gₘ Jₘ, the Hessian of D̄ at
 /// θ_old. The matrix is never formed: one forward-mode pass (J v), the
 /// row-space Fisher G, one backward pass (Jᵀ ·).
 pub struct Fisher<'a, P: Head> {
@@ -394,14 +394,14 @@ pub struct Fisher<'a, P: Head> {
 
 impl<'a, P: Head> Fisher<'a, P> {
     /// F at θ_old = `policy` (which must be the policy that made `samples`'
-    /// old rows), plus `damping` · I.
+    /// old rows), plus the damping η = `damping` times I.
     pub fn new(policy: &'a P, samples: &'a Samples<P::Action>, damping: f64) -> Self {
         let mut work = MlpBatch::default();
         policy.rows(samples.steps.obs.view(), &mut work);
         Self { policy, samples, work, damping }
     }
 
-    /// F v + λ v.
+    /// F v + η v.
     pub fn apply(&mut self, v: &Array1<f64>) -> Array1<f64> {
         self.apply_with(v, P::fisher_row)
     }

@@ -12,7 +12,7 @@ use pg_likelihood_ratio::{Estimator, Update, UpdateStats};
 
 /// Conjugate-gradient iterations per update, as in the usual TRPO settings.
 pub const CG_ITERS: usize = 10;
-/// Damping λ added to F (F + λI), which keeps CG stable when F is nearly singular.
+/// Damping η added to F (F + ηI), which keeps CG stable when F is nearly singular.
 pub const DAMPING: f64 = 0.1;
 /// Halvings TRPO's line search tries before it rejects the step.
 pub const BACKTRACKS: usize = 10;
@@ -24,9 +24,9 @@ pub const FISHER_EVERY: usize = 10;
 
 // ANCHOR: natural_gradient
 /// A natural-gradient update with trust region δ. With `line_search` off it
-/// is NPG: θ ← θ_old + βx with x ≈ F⁻¹g from conjugate gradient and
-/// β = √(2δ / xᵀFx), so that the quadratic KL estimate ½(βx)ᵀF(βx) is δ.
-/// With it on it is TRPO: try β, β/2, β/4, … and accept the first step
+/// is NPG: θ ← θ_old + κx with x ≈ F⁻¹g from conjugate gradient and
+/// κ = √(2δ / xᵀFx), so that the quadratic KL estimate ½(κx)ᵀF(κx) is δ.
+/// With it on it is TRPO: try κ, κ/2, κ/4, … and accept the first step
 /// whose measured mean KL is at most δ and whose surrogate improved; keep
 /// θ_old if none does.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct NaturalGradient<E> {
     pub delta: f64,
     /// Conjugate-gradient iterations.
     pub cg_iters: usize,
-    /// λ in F + λI.
+    /// η in F + ηI.
     pub damping: f64,
     /// Backtracking halvings (TRPO), or `None` (NPG).
     pub line_search: Option<usize>,
@@ -135,17 +135,17 @@ impl<P: Head, E: Estimator<P>> Update<P> for NaturalGradient<E> {
 /// The full natural step and how well CG solved for it.
 #[derive(Debug, Clone)]
 pub struct NaturalStep {
-    /// βx: the step whose quadratic KL estimate is δ.
+    /// κx: the step whose quadratic KL estimate is δ.
     pub direction: Array1<f64>,
-    /// ‖g − (F + λI)x‖ after CG.
+    /// ‖g − (F + ηI)x‖ after CG.
     pub residual: f64,
-    /// ½ (βx)ᵀ(F + λI)(βx), which is δ unless xᵀFx vanished.
+    /// ½ (κx)ᵀ(F + ηI)(κx), which is δ unless xᵀFx vanished.
     pub quadratic_kl: f64,
 }
 
 // ANCHOR: natural_step
-/// Solves (F + λI)x = g by conjugate gradient and scales x so that the
-/// quadratic KL estimate ½(βx)ᵀ(F + λI)(βx) equals δ: β = √(2δ / xᵀ(F + λI)x).
+/// Solves (F + ηI)x = g by conjugate gradient and scales x so that the
+/// quadratic KL estimate ½(κx)ᵀ(F + ηI)(κx) equals δ: κ = √(2δ / xᵀ(F + ηI)x).
 /// A zero gradient gives a zero step.
 pub fn natural_step<P: Head>(
     policy: &P,

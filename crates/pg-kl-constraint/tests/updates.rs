@@ -35,8 +35,8 @@ fn the_line_search_measures_what_the_separate_functions_measure() {
     assert!((surrogate - ratio_surrogate(&policy, &samples, work, None)).abs() < 1e-14);
 }
 
-/// β is chosen so that ½ (βx)ᵀ(F + λI)(βx) = δ; as δ shrinks, the KL the
-/// step actually causes approaches its quadratic estimate ½ (βx)ᵀF(βx).
+/// κ is chosen so that ½ (κx)ᵀ(F + ηI)(κx) = δ; as δ shrinks, the KL the
+/// step actually causes approaches its quadratic estimate ½ (κx)ᵀF(κx).
 #[test]
 fn the_natural_step_has_quadratic_kl_delta() {
     let (policy, _, samples) = cartpole_samples(2);

@@ -11,6 +11,10 @@ use std::time::Instant;
 
 /// A chapter's entry point: the files it generates and the function that writes them.
 pub struct Chapter {
+    /// The crate that owns the chapter's experiments (a folder of `crates/`).
+    pub krate: &'static str,
+    /// Files outside the crates the experiments read, relative to the workspace root.
+    pub extra_inputs: &'static [&'static str],
     /// Every file `write` generates; the chapter's Markdown may include only these.
     pub generated: &'static [&'static str],
     /// Runs the chapter's experiments and writes its files.
@@ -19,17 +23,34 @@ pub struct Chapter {
 
 /// The book's chapters, in order.
 pub const CHAPTERS: &[Chapter] = &[
-    Chapter { generated: pg_likelihood_ratio::book::GENERATED, write: pg_likelihood_ratio::book::write },
-    Chapter { generated: pg_causality::book::GENERATED, write: pg_causality::book::write },
-    Chapter { generated: pg_baselines::book::GENERATED, write: pg_baselines::book::write },
-    Chapter { generated: pg_surrogate::book::GENERATED, write: pg_surrogate::book::write },
+    chapter("pg-likelihood-ratio", pg_likelihood_ratio::book::GENERATED, pg_likelihood_ratio::book::write),
+    chapter("pg-causality", pg_causality::book::GENERATED, pg_causality::book::write),
+    chapter("pg-baselines", pg_baselines::book::GENERATED, pg_baselines::book::write),
+    chapter("pg-surrogate", pg_surrogate::book::GENERATED, pg_surrogate::book::write),
+    chapter(
+        "pg-importance-sampling",
+        pg_importance_sampling::book::GENERATED,
+        pg_importance_sampling::book::write,
+    ),
+    chapter("pg-kl-constraint", pg_kl_constraint::book::GENERATED, pg_kl_constraint::book::write),
     Chapter {
-        generated: pg_importance_sampling::book::GENERATED,
-        write: pg_importance_sampling::book::write,
+        extra_inputs: &["peers/peers.json"],
+        ..chapter("pg-speed", pg_speed::book::GENERATED, pg_speed::book::write)
     },
-    Chapter { generated: pg_kl_constraint::book::GENERATED, write: pg_kl_constraint::book::write },
-    Chapter { generated: pg_speed::book::GENERATED, write: pg_speed::book::write },
 ];
+
+const fn chapter(
+    krate: &'static str,
+    generated: &'static [&'static str],
+    write: fn(&mut dyn Report) -> Result<(), String>,
+) -> Chapter {
+    Chapter { krate, extra_inputs: &[], generated, write }
+}
+
+/// The workspace the `pg` binary was built from.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 /// Whether `name` is a file some chapter generates.
 pub fn is_generated(name: &str) -> bool {
@@ -74,10 +95,19 @@ impl Report for FileReport {
     }
 }
 
-pub fn run(args: &BookArgs) -> Result<(), String> {
+/// What `pg book` did with each chapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The experiments ran and wrote the chapter's files.
+    Ran,
+    /// Nothing that feeds the chapter changed: its files were reused.
+    Reused,
+}
+
+pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
     let dir = match &args.book_dir {
         Some(d) => d.clone(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book"),
+        None => workspace_root().join("book"),
     };
     if !dir.join("book.toml").is_file() {
         return Err(format!(
@@ -87,30 +117,81 @@ pub fn run(args: &BookArgs) -> Result<(), String> {
     }
     let dir = dir.canonicalize().map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
     let generated = dir.join("src/generated");
-    std::fs::create_dir_all(&generated).map_err(|e| format!("cannot create {}: {e}", generated.display()))?;
+    // The keys of the cached results live beside the book's sources, outside
+    // src/ (whose other files mdBook copies into the built book).
+    let stamps = dir.join(".cache");
+    for d in [&generated, &stamps] {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
     write_plotly_js(&dir.join("src/assets/plotly.min.js"))?;
 
     let started = Instant::now();
+    let mut outcomes = Vec::with_capacity(CHAPTERS.len());
     for chapter in CHAPTERS {
-        let mut report = FileReport {
-            dir: generated.clone(),
-            quick: args.quick,
-            current: None,
-            allowed: chapter.generated,
-        };
-        let result = (chapter.write)(&mut report);
-        report.finish();
-        result?;
+        outcomes.push(run_chapter(chapter, &generated, &stamps, args)?);
     }
     eprintln!("ran every chapter's experiments in {:.1} s", started.elapsed().as_secs_f64());
 
     let started = Instant::now();
     let mut book = mdbook_driver::MDBook::load(&dir).map_err(|e| format!("cannot load the book: {e:#}"))?;
+    // mdBook drops a whole [output.html] table with an unknown key, silently,
+    // and builds with its defaults (a playground fetched from the network).
+    book.config
+        .get::<mdbook_driver::config::HtmlConfig>("output.html")
+        .map_err(|e| format!("{}: [output.html] is invalid: {e:#}", dir.join("book.toml").display()))?;
     book.with_preprocessor(crate::math::Katex);
     book.build().map_err(|e| format!("cannot build the book: {e:#}"))?;
     eprintln!("built the HTML book in {:.1} s", started.elapsed().as_secs_f64());
     println!("{}", dir.join("build/index.html").display());
-    Ok(())
+    Ok(outcomes)
+}
+
+/// Runs one chapter's experiments, unless its stamp says its files are up to date.
+fn run_chapter(
+    chapter: &Chapter,
+    generated: &Path,
+    stamps: &Path,
+    args: &BookArgs,
+) -> Result<Outcome, String> {
+    let settings = crate::cache::Settings {
+        quick: args.quick,
+        compiler: env!("PG_RUSTC_VERSION"),
+        extra_inputs: chapter.extra_inputs,
+    };
+    // The sources `pg` was built from; without them nothing can be reused.
+    let key = crate::cache::lookup(env!("PG_CHAPTER_SOURCES"), chapter.krate)
+        .map(|sources| crate::cache::key(&workspace_root(), sources, &settings));
+    let stamp = crate::cache::stamp_path(stamps, chapter.krate);
+    if let Some(key) = &key
+        && !args.fresh
+        && crate::cache::is_fresh(stamps, generated, chapter.krate, key, chapter.generated)
+    {
+        eprintln!(
+            "{}: nothing it depends on changed; its results are reused (--fresh reruns)",
+            chapter.krate
+        );
+        return Ok(Outcome::Reused);
+    }
+    // The stamp goes first and comes back last: an interrupted run leaves none.
+    match std::fs::remove_file(&stamp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot remove {}: {e}", stamp.display()));
+        }
+        _ => {}
+    }
+    let mut report = FileReport {
+        dir: generated.to_path_buf(),
+        quick: args.quick,
+        current: None,
+        allowed: chapter.generated,
+    };
+    let result = (chapter.write)(&mut report);
+    report.finish();
+    result?;
+    if let Some(key) = key {
+        write_atomic(&stamp, key.as_bytes())?;
+    }
+    Ok(Outcome::Ran)
 }
 
 /// plotly.js, taken from the copy the `plotly` crate embeds, so that the

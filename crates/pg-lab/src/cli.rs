@@ -197,6 +197,9 @@ pub struct BookArgs {
     /// Smaller experiments (for tests): same pipeline, fewer samples.
     #[arg(long)]
     pub quick: bool,
+    /// Rerun every chapter's experiments, even those whose sources did not change.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Args)]

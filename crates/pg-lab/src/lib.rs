@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod book;
+pub mod cache;
 pub mod cli;
 pub mod files;
 pub mod math;

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Train(args) => train_cmd::run(&args),
-        cli::Command::Book(args) => book::run(&args),
+        cli::Command::Book(args) => book::run(&args).map(|_| ()),
         cli::Command::Bench(args) => bench::run(&args),
     };
     match result {

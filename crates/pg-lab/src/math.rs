@@ -42,9 +42,10 @@ fn katex_html(tex: &str, display: bool) -> std::result::Result<String, String> {
         .build()
         .map_err(|e| e.to_string())?;
     // KaTeX's SVG paths (square roots) contain newlines, which would end a
-    // Markdown table row or heading; HTML does not need them.
+    // Markdown table row or heading, and a rendered `|` would split a table
+    // row; HTML needs neither as a raw character.
     katex::render_with_opts(tex, &opts)
-        .map(|html| html.replace('\n', " "))
+        .map(|html| html.replace('\n', " ").replace('|', "&#124;"))
         .map_err(|e| format!("cannot render math `{tex}`: {e}"))
 }
 
@@ -155,6 +156,12 @@ mod tests {
     fn rendered_math_is_one_line_so_tables_survive() {
         let html = render_math("| a | $\\sqrt{N}$ |\n").unwrap();
         assert_eq!(html.lines().count(), 1, "{html}");
+    }
+
+    #[test]
+    fn a_bar_in_math_cannot_split_a_table_row() {
+        let html = render_math("| a | $\\lvert x \\rvert + |y|$ |\n").unwrap();
+        assert_eq!(html.matches('|').count(), 3, "{html}");
     }
 
     #[test]

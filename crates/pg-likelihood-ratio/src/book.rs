@@ -3,8 +3,8 @@
 
 use crate::experiments::{self as ex, CartPoleSetup, broken};
 use crate::{Estimator, Reinforce};
-use pg_core::env::Stay;
-use pg_core::policy::TabularSoftmax;
+use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
+use pg_core::policy::{Policy, TabularSoftmax};
 use pg_core::report::{Report, markdown_table};
 
 /// Every file [`write`] generates; the chapter may include only these.
@@ -17,6 +17,9 @@ pub const GENERATED: &[&str] = &[
     "01-learning-table.md",
     "01-bc-link.html",
     "01-bc-table.md",
+    "problems-three-state.svg",
+    "problems-reference-policy.md",
+    "problems-gymnasium.md",
 ];
 
 /// Single-trajectory estimates per z-test, in the tests and in the book.
@@ -68,7 +71,7 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
     text += &format!(
         "\nThe z-test averages {n} single-trajectory estimates and rejects when any component's \
          $\\lvert z\\rvert$ exceeds {z}. With the exact variances it detects, with probability 0.999, an \
-         estimator whose mean is $(1 + c)\\nabla J$ for $c \\ge {power:.3}$.\n",
+         estimator whose mean overshoots $\\nabla J$ by a relative {power:.3} or more.\n",
         z = ex::Z_MAX
     );
 
@@ -92,6 +95,7 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
 /// Runs chapter 1's experiments and writes its generated files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let quick = report.quick();
+    problems(report)?;
     checks(report)?;
 
     let ns: &[usize] = if quick { &[10, 100, 1000] } else { &[10, 30, 100, 300, 1000, 3000] };
@@ -145,6 +149,53 @@ fn bc_table(corr: &[(f64, f64)], episodes: usize, identity_error: f64) -> String
              gradient matches central differences of the mean log-likelihood to a scaled error of \
              {identity_error:.1e}.\n"
         )
+}
+
+/// The book's page on the test problems: the three-state MDP drawn from its
+/// own tables, the reference policy at which every chapter's exact checks
+/// run, and the Gymnasium environments' constants.
+fn problems(report: &mut dyn Report) -> Result<(), String> {
+    report.start("the test problems");
+    let mdp = TabularMdp::three_state();
+    report.write("problems-three-state.svg", &mdp.to_svg())?;
+
+    let policy = ex::reference_policy();
+    let theta = policy.params();
+    let rows: Vec<Vec<String>> = (0..mdp.n_states())
+        .map(|s| {
+            let obs = mdp.one_hot(s);
+            let mut row = vec![s.to_string()];
+            row.extend((0..mdp.n_actions()).map(|a| format!("{}", theta[s * mdp.n_actions() + a])));
+            row.extend((0..mdp.n_actions()).map(|a| format!("{:.3}", policy.log_prob(obs.view(), &a).exp())));
+            row
+        })
+        .collect();
+    let (logits, probs): (Vec<String>, Vec<String>) = (0..mdp.n_actions())
+        .map(|a| (format!("$\\theta_{{s,{a}}}$"), format!("$\\pi_\\theta({a} \\mid s)$")))
+        .unzip();
+    let mut headers = vec!["state $s$".to_string()];
+    headers.extend(logits);
+    headers.extend(probs);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let trajectories = mdp.enumerate(&policy).len();
+    let text = markdown_table(&headers, &rows)
+        + &format!(
+            "\nAt this policy the objective, summed exactly over the {trajectories} trajectories it can \
+             produce, is $J(\\theta) = {:.4}$. The terminal state's parameters never enter a trajectory's \
+             probability, so their components of $\\nabla_\\theta J$ are zero.\n",
+            mdp.exact_objective(&policy)
+        );
+    report.write("problems-reference-policy.md", &text)?;
+
+    let mut text = String::new();
+    for (name, constants) in [("CartPole-v1", CartPole::constants()), ("Pendulum-v1", Pendulum::constants())]
+    {
+        let rows: Vec<Vec<String>> =
+            constants.into_iter().map(|(what, value)| vec![what.to_string(), value]).collect();
+        text += &markdown_table(&[name, "value"], &rows);
+        text += "\n";
+    }
+    report.write("problems-gymnasium.md", &text)
 }
 
 #[cfg(test)]

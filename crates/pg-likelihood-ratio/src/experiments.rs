@@ -12,7 +12,7 @@ use ndarray::Array1;
 use pg_core::env::{CartPole, Stay, TabularMdp};
 use pg_core::plot::{self, Spread};
 use pg_core::policy::{Bernoulli, Categorical, Mlp, Policy, TabularSoftmax};
-use pg_core::report::markdown_table;
+use pg_core::report::{folded, markdown_table};
 use pg_core::rng::{seeded, substream};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, PgError};
@@ -270,14 +270,15 @@ pub fn spread_over(logs: &[TrainLog], grid: &[f64], window: usize, x: impl Fn(&E
 }
 
 /// Learning curves of several estimators against environment steps: the mean
-/// return of the last 100 episodes, mean and min-max band over seeds.
+/// return of the last 100 episodes, median and interquartile band over seeds
+/// (small multiples beyond four estimators).
 pub fn learning_curve_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> Plot {
     let max_steps =
         groups.iter().flat_map(|(_, logs)| logs.iter().map(TrainLog::env_steps)).max().unwrap_or(0);
     let grid: Vec<f64> = (1..=200).map(|i| i as f64 * max_steps as f64 / 200.0).collect();
     let spreads: Vec<(&str, Spread)> =
         groups.iter().map(|(name, logs)| (*name, steps_spread(logs, &grid, 100))).collect();
-    plot::learning_curves(title, "environment steps", "mean return of the last 100 episodes", &spreads)
+    plot::compare_curves(title, "environment steps", "mean return of the last 100 episodes", &spreads)
 }
 
 /// When a run first reached a 100-episode mean of 475, in environment steps.
@@ -362,31 +363,48 @@ pub fn median_of_some(xs: impl IntoIterator<Item = Option<f64>>) -> Option<f64> 
     m.is_finite().then_some(m)
 }
 
-/// A table of steps to 475 per seed, one row per estimator, with the median.
+/// Steps to 475 of several estimators' runs: a summary (median, interquartile
+/// range, runs that got there) and, folded below it, the steps of every seed.
 pub fn solved_table(setup: &CartPoleSetup, groups: &[(&str, &[TrainLog])]) -> String {
-    let mut headers = vec!["estimator".to_string()];
-    headers.extend(setup.seeds.iter().map(|s| format!("seed {s}")));
-    headers.push("median".into());
-    let rows: Vec<Vec<String>> = groups
+    let steps = |logs: &[TrainLog]| -> Vec<f64> {
+        logs.iter().map(|l| steps_to_solve(l).map_or(f64::INFINITY, |s| s as f64)).collect()
+    };
+    let shown = |x: f64| if x.is_finite() { format!("{x:.0}") } else { "never".into() };
+    let summary: Vec<Vec<String>> = groups
         .iter()
         .map(|(name, logs)| {
-            let mut row = vec![name.to_string()];
-            row.extend(logs.iter().map(|l| steps_to_solve(l).map_or("never".into(), |s| s.to_string())));
-            row.push(median_steps_to_solve(logs).map_or("never".into(), |m| format!("{m:.0}")));
-            row
+            let s = steps(logs);
+            vec![
+                name.to_string(),
+                median_steps_to_solve(logs).map_or("never".into(), |m| format!("{m:.0}")),
+                format!("{} to {}", shown(plot::quantile(&s, 0.25)), shown(plot::quantile(&s, 0.75))),
+                format!("{} of {}", s.iter().filter(|x| x.is_finite()).count(), s.len()),
+            ]
+        })
+        .collect();
+    let mut headers = vec!["estimator".to_string()];
+    headers.extend(setup.seeds.iter().map(|s| format!("seed {s}")));
+    let per_seed: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            std::iter::once(name.to_string()).chain(steps(logs).into_iter().map(shown)).collect()
         })
         .collect();
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     format!(
         "Environment steps until the mean return of the last 100 episodes first reached {CARTPOLE_SOLVED} \
-         (\"never\": not within the budget). Settings: hidden layers {:?}, {} episodes per batch, \
+         (\"never\": not within the budget), over {} seeds. Settings: hidden layers {:?}, {} episodes per batch, \
          Adam step size {}, at most {} iterations{}.\n\n",
+        setup.seeds.len(),
         setup.hidden,
         setup.batch,
         setup.lr,
         setup.iters,
         setup.max_env_steps.map_or(String::new(), |m| format!(" or {m} environment steps"))
-    ) + &markdown_table(&headers, &rows)
+    ) + &markdown_table(
+        &["estimator", "median steps", "25th to 75th percentile", "runs that got there"],
+        &summary,
+    ) + &folded("Steps to 475, seed by seed", &markdown_table(&headers, &per_seed))
 }
 
 /// The behaviour-cloning link, measured on one batch of CartPole episodes.

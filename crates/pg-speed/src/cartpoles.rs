@@ -8,7 +8,7 @@ use pg_core::{PgRng, StepEnd};
 use rand::RngExt;
 
 // ANCHOR: cartpoles
-/// `n` cart-poles with the dynamics, termination rule, time limit and
+/// C cart-poles with the dynamics, termination rule, time limit and
 /// reward of [`CartPole`] (the same bits, step for step).
 #[derive(Debug, Clone)]
 pub struct CartPoles {

@@ -214,7 +214,7 @@ impl Group {
 
     // ANCHOR: weigh
     /// Weighs every row: one backward sweep over the rows keeps a running
-    /// discounted sum per episode, Gₜ = rₜ + γ Gₜ₊₁, so it needs no episode
+    /// discounted sum per episode, the reward-to-go Q̂ₜ = rₜ + γ Q̂ₜ₊₁, so it needs no episode
     /// to be stored contiguously.
     pub fn weigh(&mut self, weighting: Weighting) {
         self.weights.resize(self.rewards.len(), 0.0);
@@ -303,7 +303,7 @@ impl Group {
     }
 }
 
-/// Draws a ∼ softmax(z) by inversion, writes πθ(·|s) into `probs` and
+/// Draws a ∼ softmax(ℓ) from the logits ℓ = `z` by inversion, writes πθ(·|s) into `probs` and
 /// returns a with log πθ(a|s): one exponential per action and one logarithm.
 fn draw(z: &[f64], probs: &mut [f64], rng: &mut PgRng) -> (usize, f64) {
     let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);

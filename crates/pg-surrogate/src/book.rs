@@ -6,7 +6,7 @@ use crate::experiments::{self as ex, PendulumSetup};
 use pg_core::env::{CartPole, Pendulum};
 use pg_core::plot::{self, Axes};
 use pg_core::policy::{Categorical, Gaussian};
-use pg_core::report::{Report, markdown_table};
+use pg_core::report::{Report, folded, markdown_table};
 use pg_core::rng::seeded;
 use pg_core::{Batch, StepWeights};
 use pg_likelihood_ratio::TrainLog;
@@ -192,14 +192,19 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             ]);
         }
     }
-    let median_final = |logs: &[TrainLog]| {
-        let mut finals: Vec<f64> = logs.iter().map(|l| l.final_mean_return(100)).collect();
-        finals.sort_by(f64::total_cmp);
-        finals[finals.len() / 2]
-    };
-    let ablations: Vec<String> = groups
+    let finals = |logs: &[TrainLog]| -> Vec<f64> { logs.iter().map(|l| l.final_mean_return(100)).collect() };
+    let summary: Vec<Vec<String>> = groups
         .iter()
-        .map(|(name, logs)| format!("{name} {:.0} ({} seeds)", median_final(logs), logs.len()))
+        .map(|(name, logs)| {
+            let f = finals(logs);
+            vec![
+                name.to_string(),
+                f.len().to_string(),
+                format!("{:.0}", plot::quantile(&f, 0.5)),
+                format!("{:.0} to {:.0}", plot::quantile(&f, 0.25), plot::quantile(&f, 0.75)),
+                format!("{} of {}", logs.iter().filter(|l| reached(l).is_some()).count(), logs.len()),
+            ]
+        })
         .collect();
     let median_reach = median_steps_to(&full, ex::PENDULUM_TARGET);
     let text = format!(
@@ -219,21 +224,29 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     ) + &markdown_table(
         &[
             "setting",
-            "seed",
-            "final 100-episode mean",
-            &format!("steps to a mean above {}", ex::PENDULUM_TARGET),
+            "seeds",
+            "median final 100-episode mean",
+            "25th to 75th percentile",
+            &format!("runs with a mean above {}", ex::PENDULUM_TARGET),
         ],
-        &rows,
+        &summary,
     ) + &format!(
-        "\nWith both normalisations: median final 100-episode mean {:.0} over {} seeds; median steps to \
-             a mean above {}: {}. Median final 100-episode mean per setting: {}. Uniformly random torques \
-             average {random:.0} over 100 episodes.\n",
-        median_final(&full),
-        full.len(),
+        "\nWith both normalisations, the median steps to a mean above {}: {}. Uniformly random torques \
+         average {random:.0} over 100 episodes.\n",
         ex::PENDULUM_TARGET,
         median_reach
             .map_or("never (at least half the seeds did not get there)".into(), |m| format!("{m:.0}")),
-        ablations.join(", "),
+    ) + &folded(
+        "Every run",
+        &markdown_table(
+            &[
+                "setting",
+                "seed",
+                "final 100-episode mean",
+                &format!("steps to a mean above {}", ex::PENDULUM_TARGET),
+            ],
+            &rows,
+        ),
     );
     report.write("04-pendulum-table.md", &text)
 }

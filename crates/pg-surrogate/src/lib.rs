@@ -74,7 +74,7 @@ pub trait BatchedPolicy: Policy {
 ///
 /// L = (1/N) Σₘ wₘ CE(onehot(aₘ), πθ(·|sₘ)) = −(1/N) Σₘ wₘ log πθ(aₘ|sₘ).
 ///
-/// Its gradient with respect to the logits zₘ is (wₘ/N)(πθ(·|sₘ) − onehot(aₘ)),
+/// Its gradient with respect to the logits ℓₘ is (wₘ/N)(πθ(·|sₘ) − onehot(aₘ)),
 /// one row per step, backpropagated through the network in one pass.
 impl BatchedPolicy for Categorical {
     fn surrogate(

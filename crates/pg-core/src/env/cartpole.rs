@@ -1,7 +1,7 @@
 //! CartPole-v1, with Gymnasium's constants, explicit Euler integrator,
 //! termination rule, 500-step time limit and reward timing.
 
-use super::{Env, Step};
+use super::{Env, Step, num};
 use crate::rng::PgRng;
 use ndarray::Array1;
 use rand::RngExt;
@@ -18,6 +18,10 @@ const X_THRESHOLD: f64 = 2.4;
 const THETA_THRESHOLD: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
 /// Gymnasium's `max_episode_steps` for CartPole-v1.
 pub const MAX_STEPS: usize = 500;
+/// Every state variable starts uniform in ±`START_RANGE`.
+const START_RANGE: f64 = 0.05;
+/// Gymnasium's `reward_threshold` for CartPole-v1: solved at this mean return.
+const SOLVED: f64 = 475.0;
 
 /// The cart-pole balancing task. Actions: 0 pushes left, 1 pushes right.
 /// State: `[x, x_dot, theta, theta_dot]`.
@@ -69,6 +73,24 @@ impl CartPole {
         [x + TAU * x_dot, x_dot + TAU * x_acc, theta + TAU * theta_dot, theta_dot + TAU * theta_acc]
     }
 
+    /// The constants the environment shares with Gymnasium, as (what, value), for the book.
+    pub fn constants() -> Vec<(&'static str, String)> {
+        vec![
+            ("gravity", format!("{} m/s²", num(GRAVITY))),
+            ("mass of the cart", format!("{} kg", num(MASS_CART))),
+            ("mass of the pole", format!("{} kg", num(MASS_POLE))),
+            ("half the pole's length", format!("{} m", num(LENGTH))),
+            ("force of a push (action 0 left, 1 right)", format!("{} N", num(FORCE_MAG))),
+            ("time step of the explicit Euler integrator", format!("{} s", num(TAU))),
+            ("start state: each of the four variables uniform in", format!("±{}", num(START_RANGE))),
+            ("terminates when the cart leaves", format!("±{} m", num(X_THRESHOLD))),
+            ("terminates when the pole leans more than", format!("{}°", num(THETA_THRESHOLD.to_degrees()))),
+            ("reward on every step, the terminating one included", num(1.0)),
+            ("time limit (a truncation)", format!("{MAX_STEPS} steps")),
+            ("solved at a mean return of", num(SOLVED)),
+        ]
+    }
+
     /// Whether `state` lies outside the allowed region.
     pub fn is_terminal(state: [f64; 4]) -> bool {
         let [x, _, theta, _] = state;
@@ -90,7 +112,7 @@ impl Env for CartPole {
     fn reset(&mut self, rng: &mut PgRng) -> Array1<f64> {
         let mut s = [0.0; 4];
         for v in &mut s {
-            *v = rng.random_range(-0.05..0.05);
+            *v = rng.random_range(-START_RANGE..START_RANGE);
         }
         self.set_state(s, 0);
         self.observe()
@@ -109,7 +131,7 @@ impl Env for CartPole {
     }
 
     fn solved_threshold(&self) -> Option<f64> {
-        Some(475.0)
+        Some(SOLVED)
     }
 }
 

@@ -18,6 +18,14 @@ pub use pendulum::{MAX_TORQUE, Pendulum};
 pub use stay::Stay;
 pub use tabular::{TabularMdp, Transition};
 
+/// A constant as the book's tables write it: integers without a decimal
+/// point, other numbers to at most four decimals.
+pub(crate) fn num(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_string() } else { s.to_string() }
+}
+
 /// The result of one environment step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {

@@ -8,6 +8,8 @@ use crate::rollout::{StepEnd, Trajectory};
 use ndarray::Array1;
 use rand::RngExt;
 
+mod diagram;
+
 /// One outcome of taking an action: the next state, with its probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transition {
@@ -149,6 +151,31 @@ impl TabularMdp {
     /// The horizon (maximum episode length).
     pub fn horizon(&self) -> usize {
         self.horizon
+    }
+
+    /// The start distribution p(s₀), one probability per state.
+    pub fn initial(&self) -> &[f64] {
+        &self.init
+    }
+
+    /// The possible next states of taking action `a` in state `s`, with their probabilities.
+    pub fn transitions(&self, s: usize, a: usize) -> &[Transition] {
+        &self.trans[s][a]
+    }
+
+    /// The reward r(s, a) of taking action `a` in state `s`.
+    pub fn reward(&self, s: usize, a: usize) -> f64 {
+        self.reward[s][a]
+    }
+
+    /// Whether entering state `s` ends the episode.
+    pub fn is_terminal(&self, s: usize) -> bool {
+        self.terminal[s]
+    }
+
+    /// Whether reaching the horizon counts as a termination ([`Self::horizon_terminates`]).
+    pub fn horizon_is_terminal(&self) -> bool {
+        self.horizon_terminates
     }
 
     /// Starts an episode in state `s` with the clock at zero.

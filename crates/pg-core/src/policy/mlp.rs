@@ -450,9 +450,10 @@ impl Mlp {
 
     // ANCHOR: backward_batch
     /// Adds Σₘ (∂ outputₘ / ∂ params)ᵀ grad_outₘ over every row m to `grad`,
-    /// with the activations of the last [`Mlp::forward_batch`]. Per layer,
-    /// ∇Wₗ += Δᵀ Aₗ and ∇bₗ += Σₘ Δₘ, then Δ ← (Δ Wₗ) ⊙ (1 − Aₗ²) for the
-    /// layer below: three matrix products' worth of work per layer.
+    /// with the activations of the last [`Mlp::forward_batch`]. With Z̄ₗ₊₁ the
+    /// gradient with respect to layer l's pre-activations Zₗ₊₁ = Aₗ Wₗᵀ + bₗ:
+    /// ∇Wₗ += Z̄ₗ₊₁ᵀ Aₗ and ∇bₗ += Σₘ (Z̄ₗ₊₁)ₘ, then Z̄ₗ = (Z̄ₗ₊₁ Wₗ) ⊙ (1 − Aₗ²)
+    /// for the layer below: three matrix products' worth of work per layer.
     pub fn backward_batch(
         &self,
         params: &[f64],
