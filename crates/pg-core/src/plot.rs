@@ -46,7 +46,7 @@ fn translucent(i: usize) -> String {
 fn styled(layout: Layout) -> Layout {
     layout
         .legend(Legend::new().orientation(Orientation::Horizontal).x(0.0).y(-0.22).y_anchor(Anchor::Top))
-        .margin(Margin::new().left(60).right(20).top(50).bottom(40))
+        .margin(Margin::new().left(80).right(20).top(60).bottom(40))
         .height(480)
         .auto_size(true)
 }
@@ -183,9 +183,9 @@ pub fn lines(
     let (fixed, others): (Vec<_>, Vec<_>) =
         series.iter().enumerate().partition(|(i, (name, _, _))| *i == 0 || name.starts_with("reference"));
     let room = MAX_SERIES.saturating_sub(fixed.len()).max(1);
-    let panels: Vec<(&str, Vec<Series>)> = others
+    let panels: Vec<LinePanel> = others
         .chunks(room)
-        .map(|chunk| (y_label, fixed.iter().chain(chunk).map(|(_, s)| (*s).clone()).collect()))
+        .map(|chunk| ("", y_label, fixed.iter().chain(chunk).map(|(_, s)| (*s).clone()).collect()))
         .collect();
     line_panels(title, x_label, axes, &panels)
 }
@@ -241,6 +241,23 @@ fn panel_layout(title: &str, x_label: &str, axes: Axes, panels: &[(&str, &str)])
         .grid(LayoutGrid::new().rows(panels.len()).columns(1).pattern(GridPattern::Independent))
         .height(220 + 230 * panels.len());
     let mut notes = Vec::new();
+    // One title for every panel's y-axis, written once down the left edge:
+    // repeated on short panels, long titles would run into each other.
+    let shared = panels.len() > 1 && panels.iter().all(|(_, t)| *t == panels[0].1);
+    if shared {
+        notes.push(
+            Annotation::new()
+                .text(panels[0].1)
+                .text_angle(-90.0)
+                .x_ref("paper")
+                .y_ref("paper")
+                .x(-0.09)
+                .y(0.5)
+                .x_anchor(Anchor::Right)
+                .y_anchor(Anchor::Middle)
+                .show_arrow(false),
+        );
+    }
     for (k, (heading, y_title)) in panels.iter().enumerate() {
         let last = k + 1 == panels.len();
         let mut x =
@@ -251,7 +268,7 @@ fn panel_layout(title: &str, x_label: &str, axes: Axes, panels: &[(&str, &str)])
         if matches!(axes, Axes::LogX | Axes::LogLog) {
             x = log_axis(x);
         }
-        let mut y = Axis::new().title(Title::with_text(*y_title));
+        let mut y = Axis::new().title(Title::with_text(if shared { "" } else { *y_title }));
         if matches!(axes, Axes::LogY | Axes::LogLog) {
             y = log_axis(y);
         }
@@ -279,13 +296,16 @@ fn panel_layout(title: &str, x_label: &str, axes: Axes, panels: &[(&str, &str)])
     lay.annotations(notes)
 }
 
-/// One quantity per panel: each `(y-axis title, series)` is a panel of
-/// lines (as in [`lines`]), stacked on a shared x-axis. A series name keeps
-/// its colour across panels and is listed once in the legend.
-pub fn line_panels(title: &str, x_label: &str, axes: Axes, panels: &[(&str, Vec<Series>)]) -> Plot {
+/// A panel of lines: its heading (may be empty), its y-axis title and its series.
+pub type LinePanel<'a> = (&'a str, &'a str, Vec<Series<'a>>);
+
+/// Small multiples of lines: each panel (as in [`lines`]) stacked on a
+/// shared x-axis. A series name keeps its colour across panels and is listed
+/// once in the legend.
+pub fn line_panels(title: &str, x_label: &str, axes: Axes, panels: &[LinePanel]) -> Plot {
     let mut plot = Plot::new();
     let mut names: Vec<&str> = Vec::new();
-    for (k, (_, series)) in panels.iter().enumerate() {
+    for (k, (_, _, series)) in panels.iter().enumerate() {
         assert!(series.len() <= MAX_SERIES, "{title}: panel {k} has {} series", series.len());
         for (name, x, y) in series {
             let first = !names.contains(name);
@@ -297,7 +317,7 @@ pub fn line_panels(title: &str, x_label: &str, axes: Axes, panels: &[(&str, Vec<
             plot.add_trace(on_panel(trace, k));
         }
     }
-    let titles: Vec<(&str, &str)> = panels.iter().map(|(y_title, _)| ("", *y_title)).collect();
+    let titles: Vec<(&str, &str)> = panels.iter().map(|(heading, y_title, _)| (*heading, *y_title)).collect();
     plot.set_layout(panel_layout(title, x_label, axes, &titles));
     plot
 }

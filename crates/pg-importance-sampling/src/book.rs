@@ -104,6 +104,7 @@ fn horizon(report: &mut dyn Report) -> Result<(), String> {
         Axes::LogLog,
         &[
             (
+                "",
                 "Var[log ρ(τ)]",
                 vec![
                     (exact_name, h.clone(), exact.iter().map(|r| r.log_ratio_variance).collect()),
@@ -111,6 +112,7 @@ fn horizon(report: &mut dyn Report) -> Result<(), String> {
                 ],
             ),
             (
+                "",
                 "effective sample size / N",
                 vec![
                     (exact_name, h, exact.iter().map(|r| r.ess_fraction).collect()),
@@ -223,13 +225,10 @@ fn reuse(report: &mut dyn Report) -> Result<(), String> {
             let kl = |l: &TrainLog, take: usize| -> Vec<f64> {
                 l.iterations.iter().take(take).filter_map(|s| s.update.get("kl")).collect()
             };
-            let mut early: Vec<f64> = logs.iter().flat_map(|l| kl(l, EARLY)).collect();
-            early.sort_by(f64::total_cmp);
+            let early: Vec<f64> = logs.iter().flat_map(|l| kl(l, EARLY)).collect();
             let largest = logs.iter().flat_map(|l| kl(l, usize::MAX)).fold(0.0, f64::max);
-            format!(
-                "{name}: {:.4} (largest {largest:.3})",
-                early.get(early.len() / 2).copied().unwrap_or(0.0)
-            )
+            let median = if early.is_empty() { 0.0 } else { ch1::median(early) };
+            format!("{name}: {median:.4} (largest {largest:.3})")
         })
         .collect();
     let text = ch1::solved_table(&setup.cartpole, &groups)

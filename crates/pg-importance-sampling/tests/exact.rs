@@ -26,11 +26,11 @@ proptest! {
     // ANCHOR: unbiased
     #[test]
     fn trajectory_and_per_decision_ratios_are_exactly_unbiased_for_the_new_policy(
+        theta_old in proptest::collection::vec(-1.0..1.0f64, 6),
         theta in proptest::collection::vec(-1.0..1.0f64, 6),
-        theta_new in proptest::collection::vec(-1.0..1.0f64, 6),
     ) {
         let mdp = TabularMdp::three_state();
-        let (old, new) = (three_state_policy(&theta), three_state_policy(&theta_new));
+        let (old, new) = (three_state_policy(&theta_old), three_state_policy(&theta));
         let truth = mdp.exact_gradient(&new);
         for e in [&TrajectoryRatio as &dyn Estimator<TabularSoftmax>, &PerDecision] {
             let m = off_policy_moments(&mdp, &old, &new, e);

@@ -9,7 +9,7 @@ use crate::{Fisher, Head, Samples, conjugate_gradient, mean_kl};
 use ndarray::{Array1, Array2};
 use pg_core::plot::{self, Axes, Spread};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch};
-use pg_core::report::{Report, markdown_table};
+use pg_core::report::{Report, folded, markdown_table};
 use pg_core::seeded;
 use pg_likelihood_ratio::experiments::{
     self as ch1, CartPoleSetup, median, median_of_some, median_or_never, or_never, parallel_map, runs_grid,
@@ -194,6 +194,10 @@ fn kls(logs: &[TrainLog]) -> Vec<f64> {
     logs.iter().flat_map(|l| l.iterations.iter().filter_map(|s| s.update.get("kl"))).collect()
 }
 
+/// The smallest KL the step-size figure draws: a policy that has collapsed
+/// onto one action moves by less, down to rounding, and would stretch the log axis.
+const KL_FLOOR: f64 = 1e-10;
+
 fn step_size(report: &mut dyn Report) -> Result<(), String> {
     let setup = if report.quick() {
         Setup { seeds: vec![0], max_env_steps: 2_000, ..Setup::cartpole() }
@@ -212,7 +216,12 @@ fn step_size(report: &mut dyn Report) -> Result<(), String> {
     let kl_spread = |logs: &[TrainLog]| {
         let per_run: Vec<Vec<f64>> = logs
             .iter()
-            .map(|l| l.iterations[..updates].iter().map(|s| s.update.get("kl").unwrap_or(f64::NAN)).collect())
+            .map(|l| {
+                l.iterations[..updates]
+                    .iter()
+                    .map(|s| s.update.get("kl").unwrap_or(f64::NAN).max(KL_FLOOR))
+                    .collect()
+            })
             .collect();
         Spread::new(&x, &per_run)
     };
@@ -223,7 +232,10 @@ fn step_size(report: &mut dyn Report) -> Result<(), String> {
     report.figure(
         "06-step-size-kl.html",
         &plot::learning_curve_panels(
-            &format!("KL divergence taken by each of the first {updates} updates"),
+            &format!(
+                "KL divergence taken by each of the first {updates} updates<br><sub>a KL below {KL_FLOOR:e} (a \
+                 collapsed policy's) is drawn at {KL_FLOOR:e}</sub>"
+            ),
             "update",
             "mean KL over the batch's states",
             Axes::LogY,
@@ -332,21 +344,29 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
         .map(|(name, logs)| (*name, logs.iter().map(|l| cut_at(l, setup.max_env_steps)).collect()))
         .collect();
     let cut_groups: Vec<(&str, &[TrainLog])> = cut.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+    let (before, this) = cut_groups.split_at(earlier.len());
     report.figure(
         "06-cartpole.html",
-        &ch1::learning_curve_plot("CartPole-v1: the first 10⁵ environment steps", &cut_groups),
+        &ch1::learning_curve_panels(
+            "CartPole-v1: the first 10⁵ environment steps",
+            &[("chapters 1 to 3", before.to_vec()), ("this chapter", this.to_vec())],
+        ),
     )?;
     report
         .figure("06-cartpole-seconds.html", &seconds_plot("CartPole-v1 against wall-clock time", &groups))?;
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|(name, logs)| {
-            let first = logs.first();
+            let steps: Vec<f64> =
+                logs.iter().map(|l| steps_to_solve(l).map_or(f64::INFINITY, |s| s as f64)).collect();
             vec![
                 name.to_string(),
-                first.and_then(steps_to_solve).map_or("never".into(), |s| s.to_string()),
-                or_never(first.and_then(seconds_to_solve), 2),
                 median_or_never(logs.iter().map(|l| steps_to_solve(l).map(|s| s as f64)), 0),
+                format!(
+                    "{} to {}",
+                    or_never(finite(plot::quantile(&steps, 0.25)), 0),
+                    or_never(finite(plot::quantile(&steps, 0.75)), 0)
+                ),
                 median_or_never(logs.iter().map(seconds_to_solve), 2),
                 format!("{} of {}", logs.iter().filter(|l| steps_to_solve(l).is_some()).count(), logs.len()),
                 {
@@ -372,14 +392,18 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
     let text = markdown_table(
         &[
             "algorithm",
-            "seed 0: steps to 475",
-            "seed 0: seconds",
-            "median steps",
+            "median steps to 475",
+            "25th to 75th percentile",
             "median seconds",
             "seeds solved",
             "median KL per update",
         ],
         &rows,
+    ) + &folded(
+        "Steps to 475, seed by seed",
+        &ch1::per_seed_table(longer(&setup.seeds, &earlier_setup.seeds), &groups, |l| {
+            steps_to_solve(l).map_or("never".into(), |s| s.to_string())
+        }),
     ) + &summary
         + &format!(
             "\nSteps and wall-clock seconds until the mean return of the last 100 episodes first reached {}; medians over seeds {:?}, a run that never got there counted as infinitely slow. Chapters 1-3 with their own settings ({} episodes per batch, Adam {}, {}) and chapter 4's batched gradient; this chapter's algorithms with {} episodes per batch, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, and a budget of {} steps. Each run had one core.\n",
@@ -399,6 +423,16 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
             setup.max_env_steps,
         );
     report.write("06-cartpole-table.md", &text)
+}
+
+/// The longer of two seed lists: chapters 1 to 3 may run on more seeds than this chapter.
+fn longer<'a>(a: &'a [u64], b: &'a [u64]) -> &'a [u64] {
+    if b.len() > a.len() { b } else { a }
+}
+
+/// `x` when it is finite: a quantile over runs that never got there is infinite.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// The log up to the first iteration at or beyond `steps`.
@@ -468,21 +502,23 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|(name, logs)| {
-            let first = logs.first();
             let finals: Vec<f64> = logs.iter().filter_map(final_evaluation).collect();
             let seconds: Vec<f64> =
                 logs.iter().map(|l| l.iterations.last().map_or(0.0, |s| s.wall_seconds)).collect();
             vec![
                 name.to_string(),
-                first.and_then(|l| ex::evaluated_at(l, target)).map_or("never".into(), |s| s.to_string()),
                 median_or_never(logs.iter().map(|l| ex::evaluated_at(l, target).map(|s| s as f64)), 0),
                 format!(
                     "{} of {}",
                     logs.iter().filter(|l| ex::evaluated_at(l, target).is_some()).count(),
                     logs.len()
                 ),
-                first.and_then(final_evaluation).map_or("none".into(), |e| format!("{e:.0}")),
-                if finals.is_empty() { "none".into() } else { format!("{:.0}", median(finals)) },
+                if finals.is_empty() { "none".into() } else { format!("{:.0}", median(finals.clone())) },
+                if finals.is_empty() {
+                    "none".into()
+                } else {
+                    format!("{:.0} to {:.0}", plot::quantile(&finals, 0.25), plot::quantile(&finals, 0.75))
+                },
                 format!("{:.1}", median(seconds)),
             ]
         })
@@ -500,14 +536,18 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let text = markdown_table(
         &[
             "algorithm",
-            &format!("seed 0: steps to an evaluation ≥ {target}"),
-            "median steps",
+            &format!("median steps to an evaluation ≥ {target}"),
             "seeds that got there",
-            "seed 0: final evaluation",
             "median final evaluation",
+            "25th to 75th percentile",
             "median seconds per run",
         ],
         &rows,
+    ) + &folded(
+        "Final evaluation, seed by seed",
+        &ch1::per_seed_table(&setup.seeds, &groups, |l| {
+            final_evaluation(l).map_or("none".into(), |e| format!("{e:.0}"))
+        }),
     ) + &summary
         + &format!(
             "\nA deterministic evaluation ({} episodes with the mean action, not counted as training steps) every {EVAL_STEPS} environment steps; final evaluation: the mean of the last {FINAL_EVALS}. Medians over seeds {:?}, a run that never got there counted as infinitely slow; budget {} steps. This chapter: {} episodes per batch, γ = {}, λ = {}, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4: its own settings ({} episodes per batch, γ = {}), without observation normalisation.\n",

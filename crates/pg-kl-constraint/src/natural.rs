@@ -159,11 +159,11 @@ pub fn natural_step<P: Head>(
     let cg = conjugate_gradient(|v| fisher.apply(v), g, cg_iters, 1e-10);
     let fx = fisher.apply(&cg.x);
     let curvature = cg.x.dot(&fx);
-    let beta = if curvature > 0.0 { (2.0 * delta / curvature).sqrt() } else { 0.0 };
+    let kappa = if curvature > 0.0 { (2.0 * delta / curvature).sqrt() } else { 0.0 };
     NaturalStep {
-        direction: beta * &cg.x,
+        direction: kappa * &cg.x,
         residual: cg.residual,
-        quadratic_kl: 0.5 * beta * beta * curvature,
+        quadratic_kl: 0.5 * kappa * kappa * curvature,
     }
 }
 // ANCHOR_END: natural_step

@@ -273,12 +273,56 @@ pub fn spread_over(logs: &[TrainLog], grid: &[f64], window: usize, x: impl Fn(&E
 /// return of the last 100 episodes, median and interquartile band over seeds
 /// (small multiples beyond four estimators).
 pub fn learning_curve_plot(title: &str, groups: &[(&str, &[TrainLog])]) -> Plot {
-    let max_steps =
-        groups.iter().flat_map(|(_, logs)| logs.iter().map(TrainLog::env_steps)).max().unwrap_or(0);
-    let grid: Vec<f64> = (1..=200).map(|i| i as f64 * max_steps as f64 / 200.0).collect();
+    let grid = step_grid(groups.iter());
     let spreads: Vec<(&str, Spread)> =
         groups.iter().map(|(name, logs)| (*name, steps_spread(logs, &grid, 100))).collect();
-    plot::compare_curves(title, "environment steps", "mean return of the last 100 episodes", &spreads)
+    plot::compare_curves(title, "environment steps", LEARNING_CURVE_Y, &spreads)
+}
+
+/// The y-axis of every learning curve against environment steps.
+const LEARNING_CURVE_Y: &str = "mean return of the last 100 episodes";
+
+/// 200 points up to the longest run's environment steps.
+fn step_grid<'a>(groups: impl Iterator<Item = &'a (&'a str, &'a [TrainLog])>) -> Vec<f64> {
+    let max_steps = groups.flat_map(|(_, logs)| logs.iter().map(TrainLog::env_steps)).max().unwrap_or(0);
+    (1..=200).map(|i| i as f64 * max_steps as f64 / 200.0).collect()
+}
+
+/// A labelled set of runs: one estimator's or algorithm's runs over the seeds.
+pub type Runs<'a> = (&'a str, &'a [TrainLog]);
+
+/// Learning curves as [`learning_curve_plot`] draws them, in the panels the
+/// caller chose: `(heading, groups)` each, at most four groups a panel.
+pub fn learning_curve_panels(title: &str, panels: &[(&str, Vec<Runs>)]) -> Plot {
+    let grid = step_grid(panels.iter().flat_map(|(_, groups)| groups.iter()));
+    let spreads: Vec<(&str, Vec<(&str, Spread)>)> = panels
+        .iter()
+        .map(|(heading, groups)| {
+            (*heading, groups.iter().map(|(name, logs)| (*name, steps_spread(logs, &grid, 100))).collect())
+        })
+        .collect();
+    plot::learning_curve_panels(title, "environment steps", LEARNING_CURVE_Y, plot::Axes::Linear, &spreads)
+}
+
+/// A table with one row per group and one column per seed, each cell `cell`
+/// of that seed's run (a group's runs are in the order of `seeds`; "–" where
+/// a group has fewer runs).
+pub fn per_seed_table(
+    seeds: &[u64],
+    groups: &[(&str, &[TrainLog])],
+    cell: impl Fn(&TrainLog) -> String,
+) -> String {
+    let mut headers = vec!["".to_string()];
+    headers.extend(seeds.iter().map(|s| format!("seed {s}")));
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(name, logs)| {
+            let cells = (0..seeds.len()).map(|i| logs.get(i).map_or("–".into(), &cell));
+            std::iter::once(name.to_string()).chain(cells).collect()
+        })
+        .collect();
+    markdown_table(&headers, &rows)
 }
 
 /// When a run first reached a 100-episode mean of 475, in environment steps.
@@ -382,15 +426,6 @@ pub fn solved_table(setup: &CartPoleSetup, groups: &[(&str, &[TrainLog])]) -> St
             ]
         })
         .collect();
-    let mut headers = vec!["estimator".to_string()];
-    headers.extend(setup.seeds.iter().map(|s| format!("seed {s}")));
-    let per_seed: Vec<Vec<String>> = groups
-        .iter()
-        .map(|(name, logs)| {
-            std::iter::once(name.to_string()).chain(steps(logs).into_iter().map(shown)).collect()
-        })
-        .collect();
-    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     format!(
         "Environment steps until the mean return of the last 100 episodes first reached {CARTPOLE_SOLVED} \
          (\"never\": not within the budget), over {} seeds. Settings: hidden layers {:?}, {} episodes per batch, \
@@ -404,7 +439,10 @@ pub fn solved_table(setup: &CartPoleSetup, groups: &[(&str, &[TrainLog])]) -> St
     ) + &markdown_table(
         &["estimator", "median steps", "25th to 75th percentile", "runs that got there"],
         &summary,
-    ) + &folded("Steps to 475, seed by seed", &markdown_table(&headers, &per_seed))
+    ) + &folded(
+        "Steps to 475, seed by seed",
+        &per_seed_table(&setup.seeds, groups, |l| shown(steps(std::slice::from_ref(l))[0])),
+    )
 }
 
 /// The behaviour-cloning link, measured on one batch of CartPole episodes.

@@ -90,7 +90,7 @@ fn cost(report: &mut dyn Report) -> Result<(), String> {
     report.start("chapter 4: cost of per-step and batched gradients");
     let (widths, episodes, reps): (&[usize], &[usize], usize) =
         if report.quick() { (&[32], &[4], 3) } else { (&COST_WIDTHS, &COST_EPISODES, 15) };
-    let mut series: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut series: Vec<(String, Vec<plot::Series>)> = Vec::new();
     let mut rows = Vec::new();
     let x: Vec<f64> = episodes.iter().map(|&e| e as f64).collect();
     let mut at_default = None;
@@ -111,24 +111,22 @@ fn cost(report: &mut dyn Report) -> Result<(), String> {
             }
         }
         series.push((
-            format!("per step, width {width}"),
-            x.clone(),
-            costs.iter().map(|c| c.per_step * 1e6).collect(),
-        ));
-        series.push((
-            format!("batched, width {width}"),
-            x.clone(),
-            costs.iter().map(|c| c.batched * 1e6).collect(),
+            format!("hidden layers of width {width}"),
+            vec![
+                ("per step", x.clone(), costs.iter().map(|c| c.per_step * 1e6).collect()),
+                ("batched", x.clone(), costs.iter().map(|c| c.batched * 1e6).collect()),
+            ],
         ));
     }
-    let named: Vec<(&str, Vec<f64>, Vec<f64>)> =
-        series.iter().map(|(n, x, y)| (n.as_str(), x.clone(), y.clone())).collect();
-    let figure = plot::lines(
+    let panels: Vec<plot::LinePanel> = series
+        .iter()
+        .map(|(heading, lines)| (heading.as_str(), "microseconds per step", lines.clone()))
+        .collect();
+    let figure = plot::line_panels(
         "Gradient cost per environment step (CartPole batches, two hidden layers)",
         "episodes per batch",
-        "microseconds per step",
         Axes::LogLog,
-        &named,
+        &panels,
     );
     report.figure("04-cost.html", &figure)?;
     let mut text = markdown_table(
@@ -227,7 +225,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             "seeds",
             "median final 100-episode mean",
             "25th to 75th percentile",
-            &format!("runs with a mean above {}", ex::PENDULUM_TARGET),
+            &format!("runs that reached a mean above {}", ex::PENDULUM_TARGET),
         ],
         &summary,
     ) + &format!(

@@ -92,10 +92,10 @@ impl BatchedPolicy for Categorical {
         let mut loss = 0.0;
         for ((mut row, &a), &w) in grad_logits.rows_mut().into_iter().zip(&steps.actions).zip(weights) {
             // Stable log-softmax of the row, then the cross-entropy's gradient.
-            let max = row.fold(f64::NEG_INFINITY, |m, &z| m.max(z));
-            let log_z = max + row.iter().map(|z| (z - max).exp()).sum::<f64>().ln();
+            let max = row.fold(f64::NEG_INFINITY, |m, &l| m.max(l));
+            let log_z = max + row.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
             loss -= w * (row[a] - log_z) / n;
-            row.mapv_inplace(|z| w * (z - log_z).exp() / n);
+            row.mapv_inplace(|l| w * (l - log_z).exp() / n);
             row[a] -= w / n;
         }
         self.net().backward_batch(params, work, grad_logits.view(), grad.as_slice_mut().expect("contiguous"));
