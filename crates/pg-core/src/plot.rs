@@ -237,9 +237,13 @@ fn on_panel(trace: Box<Scatter<f64, f64>>, k: usize) -> Box<Scatter<f64, f64>> {
 /// heading (if any) is written above its panel.
 fn panel_layout(title: &str, x_label: &str, axes: Axes, panels: &[(&str, &str)]) -> Layout {
     assert!((1..=MAX_SERIES).contains(&panels.len()), "{title}: {} panels", panels.len());
+    // Room above the first panel for every line of the title and for the
+    // panel's heading, which would otherwise run into the title's last line.
+    let top = 60 + 22 * title.matches("<br>").count() + 24;
     let mut lay = layout(title, "", "")
         .grid(LayoutGrid::new().rows(panels.len()).columns(1).pattern(GridPattern::Independent))
-        .height(220 + 230 * panels.len());
+        .margin(Margin::new().left(80).right(20).top(top).bottom(40))
+        .height(220 + 230 * panels.len() + top);
     let mut notes = Vec::new();
     // One title for every panel's y-axis, written once down the left edge:
     // repeated on short panels, long titles would run into each other.
