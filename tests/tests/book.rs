@@ -207,7 +207,14 @@ fn built_book_renders_offline_with_math_figures_and_working_links() {
     let dir = tempfile::tempdir().unwrap();
     let book = scratch_copy(dir.path());
     let args = pg_lab::cli::BookArgs { book_dir: Some(book.clone()), quick: true, fresh: false };
-    pg_lab::book::run(&args).unwrap();
+    let first = pg_lab::book::run(&args).unwrap();
+    assert!(
+        first.iter().all(|o| *o == pg_lab::book::Outcome::Ran),
+        "a fresh copy runs every chapter: {first:?}"
+    );
+    // Nothing changed since: every chapter's results are reused.
+    let again = pg_lab::book::run(&args).unwrap();
+    assert!(again.iter().all(|o| *o == pg_lab::book::Outcome::Reused), "a rebuild reuses: {again:?}");
     let build = book.join("build");
     let generated: Vec<PathBuf> = std::fs::read_dir(book.join("src/generated"))
         .unwrap()
