@@ -45,6 +45,21 @@ fn every_include_resolves_to_a_non_empty_region() {
     assert!(checked >= 8, "only {checked} includes found");
 }
 
+#[test]
+fn every_check_marker_names_a_test_that_exists() {
+    let mut cited = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (_, krate, name) in pg_lab::checks::markers(&text) {
+            if let Err(e) = pg_lab::checks::resolve(&root(), &krate, &name) {
+                panic!("{}: {e}", chapter.display());
+            }
+            cited += 1;
+        }
+    }
+    assert!(cited >= 5, "only {cited} claims cite a test");
+}
+
 /// The lines of a chapter that sit inside a `<details>` block.
 fn folded_lines(markdown: &str) -> Vec<bool> {
     let mut depth = 0usize;
@@ -234,6 +249,16 @@ fn built_book_renders_offline_with_math_figures_and_working_links() {
     assert!(chapter.contains("katex-display") && !chapter.contains("$$"), "chapter 2's math is rendered");
     assert_eq!(chapter.matches("class=\"plotly-graph-div\"").count(), 2, "chapter 2's two figures");
     assert!(chapter.contains("pub fn reward_to_go"), "chapter 2's code is shown");
+    assert!(!chapter.contains("{{#check"), "every claim marker is replaced");
+    let checks = std::fs::read_to_string(build.join("how-we-know.html")).unwrap();
+    for (i, _) in chapter.match_indices("<a class=\"check\" href=\"how-we-know.html#") {
+        let id = &chapter[i..].split('#').nth(1).unwrap().split('"').next().unwrap();
+        assert!(
+            checks.contains(&format!("id=\"{id}\"")),
+            "the ✓ links to {id}, which how-we-know.html lacks"
+        );
+    }
+    assert!(chapter.matches("class=\"check\"").count() >= 3, "chapter 2's claims link to their tests");
 
     let chapter = std::fs::read_to_string(build.join("03-baselines.html")).unwrap();
     assert!(chapter.contains("katex-display") && !chapter.contains("$$"), "chapter 3's math is rendered");

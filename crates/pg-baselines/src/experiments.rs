@@ -84,11 +84,13 @@ pub fn exact_value_baseline(mdp: &TabularMdp, policy: &TabularSoftmax, delayed: 
 }
 
 /// The exact time-aware values V(s, t) = E[Q̂ₜ | sₜ = s] at every step
-/// t = 0, …, H (row t), with V(·, H) = 0: at the horizon nothing follows.
-pub fn exact_time_values(mdp: &TabularMdp, policy: &TabularSoftmax) -> Vec<Vec<f64>> {
+/// t = 0, …, H (row t), with V(·, H) = 0: at the horizon nothing follows;
+/// of the rewards delayed to the last step, if `delayed`.
+pub fn exact_time_values(mdp: &TabularMdp, policy: &TabularSoftmax, delayed: bool) -> Vec<Vec<f64>> {
     let (h, ns) = (mdp.horizon(), mdp.n_states());
     let (mut v, mut w) = (vec![vec![0.0; ns]; h + 1], vec![vec![0.0; ns]; h + 1]);
     for (p, traj) in mdp.enumerate(policy) {
+        let traj = if delayed { delay_rewards(&traj) } else { traj };
         for (t, ((obs, _), g)) in traj.steps().zip(reward_to_go(&traj.rewards, 1.0)).enumerate() {
             v[t][state_of(obs)] += p * g;
             w[t][state_of(obs)] += p;
@@ -247,7 +249,7 @@ pub fn compared_estimators(
         ("exact V(s)", wrap(Box::new(exact_value_baseline(mdp, policy, delayed)))),
         (
             "exact V(s, t)",
-            wrap(Box::new(TimeValueBaseline { v: exact_time_values(mdp, policy), lambda: None })),
+            wrap(Box::new(TimeValueBaseline { v: exact_time_values(mdp, policy, delayed), lambda: None })),
         ),
     ]
 }
@@ -320,6 +322,16 @@ pub fn offset_variances(offsets: &[f64]) -> Vec<VarianceRow> {
 }
 // ANCHOR_END: offset
 
+/// The same exact variances on the three-state MDP as it is, where an
+/// episode ends early when it enters the terminal state: the offset then
+/// adds c times the episode's *length*, which depends on the actions, so it
+/// changes the returns' differences and no baseline can remove it.
+pub fn offset_variances_terminating(offsets: &[f64]) -> Vec<VarianceRow> {
+    let mdps: Vec<_> =
+        offsets.iter().map(|&c| (TabularMdp::three_state().with_reward_offset(c), false)).collect();
+    variance_rows(&mdps)
+}
+
 /// Exact variances with the rewards as they are (dense) and all delayed to
 /// the last step (sparse), on the three-state MDP: same returns, same ∇J.
 pub fn dense_sparse_variances() -> Vec<VarianceRow> {
@@ -351,7 +363,7 @@ pub fn gae_tradeoff(lambdas: &[f64]) -> Vec<GaeRow> {
     let policy = reference_policy();
     let exact = mdp.exact_gradient(&policy);
     let blind = exact_value_baseline(&mdp, &policy, false);
-    let timed = exact_time_values(&mdp, &policy);
+    let timed = exact_time_values(&mdp, &policy, false);
     lambdas
         .iter()
         .map(|&lambda| {

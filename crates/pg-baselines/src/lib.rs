@@ -8,9 +8,12 @@
 //!
 //! is unbiased for any b that is a function of the state (and of other,
 //! independent trajectories), and a good b makes it far less noisy: the
-//! weights now say how much *better than usual* an action did. Adding a
-//! constant to every reward moves Q̂ and b together, so the estimate no
-//! longer depends on the reward's offset.
+//! weights now say how much *better than usual* an action did. When every
+//! episode lasts the same number of steps, adding a constant to every reward
+//! moves Q̂ₜ and the batch mean bₜ together, so the mean baseline's estimate
+//! does not depend on the reward's offset. When episodes can end early, the
+//! offset rewards every step survived and changes the problem itself: no
+//! baseline removes it.
 //!
 //! This crate adds three baselines to chapter 2's reward-to-go: the batch's
 //! mean, the variance-minimising constant per parameter, and a learned

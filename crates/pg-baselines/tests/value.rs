@@ -171,3 +171,25 @@ fn a_truncated_episode_bootstraps_from_v_of_its_last_state_and_a_terminated_one_
     }
 }
 // ANCHOR_END: termination_vs_truncation
+
+#[test]
+fn the_gae_weights_of_the_estimator_bootstrap_at_a_truncation_and_not_at_a_termination() {
+    // The same rule as `gae` and the targets, through the estimator the
+    // training loop calls: the weights of the cut episode exceed those of the
+    // ended one by V(s_T) carried back by (γλ)^(T−1−t) γ.
+    let (gamma, lambda) = (0.9, 0.8);
+    let mut v = ValueFunction::new(1, &[], 0.1, 1, &mut seeded(0)).unwrap();
+    v.params_mut().assign(&array![1.0, 0.0]); // V(s) = s, so V(s₃) = 3
+    let baseline = ValueBaseline::new(v, gamma).unwrap().with_gae(lambda).unwrap();
+    let policy = pg_core::policy::TabularSoftmax::new(1, 1);
+    let batch = pg_core::Batch { trajectories: vec![same_episode(true), same_episode(false)] };
+    let w = pg_likelihood_ratio::Estimator::weights(&baseline, &policy, &batch).unwrap();
+    let (ended, cut) = (w.trajectory(0), w.trajectory(1));
+    let values = [0.0, 1.0, 2.0, 3.0];
+    let expected = gae(&[1.0, 2.0, 4.0], &values, true, gamma, lambda);
+    for t in 0..3 {
+        assert_abs_diff_eq!(ended[t], expected[t], epsilon = 1e-12);
+        let carried = (gamma * lambda).powi(2 - t as i32) * gamma * values[3];
+        assert_abs_diff_eq!(cut[t] - ended[t], carried, epsilon = 1e-12);
+    }
+}

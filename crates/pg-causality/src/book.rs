@@ -17,6 +17,7 @@ pub const GENERATED: &[&str] = &[
     "02-stay.md",
     "02-horizon.html",
     "02-horizon-table.md",
+    "02-dropped.md",
     "02-learning-curves.html",
     "02-learning-table.md",
 ];
@@ -94,10 +95,75 @@ fn stay(report: &mut dyn Report) -> Result<(), String> {
     report.write("02-stay.md", &text)
 }
 
+/// The variance decomposition of REINFORCE into reward-to-go and the
+/// dropped terms, at the chapter's reference setting and at the
+/// counterexample.
+fn dropped(report: &mut dyn Report) -> Result<(), String> {
+    report.start("chapter 2: what dropping the past rewards does to the variance (exact)");
+    let mdp = TabularMdp::three_state();
+    let rows = [
+        ("own rewards, reference policy", ex::decomposition(&mdp, &ch1::reference_policy())),
+        (
+            "mixed rewards, mostly risky policy",
+            ex::decomposition(&ex::with_rewards(&mdp, &ex::MIXED_REWARDS), &ex::mostly_risky_policy()),
+        ),
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(name, d)| {
+            vec![
+                name.to_string(),
+                format!("{:.4}", d.reinforce),
+                format!("{:.4}", d.reward_to_go),
+                format!("{:.4}", d.dropped),
+                format!("{:.4}", d.twice_covariance),
+                format!("{:.0e}", d.dropped_mean),
+            ]
+        })
+        .collect();
+    let table = markdown_table(
+        &[
+            "setting",
+            "REINFORCE",
+            "reward-to-go",
+            "dropped terms $D$",
+            "$2\\operatorname{tr}\\operatorname{Cov}[\\text{kept}, D]$",
+            "largest $\\lvert\\mathbb{E}[D]\\rvert$",
+        ],
+        &cells,
+    );
+    let risky = match pg_core::Policy::dist(&ex::mostly_risky_policy(), mdp.one_hot(0).view()) {
+        pg_core::Dist::Categorical(p) => p[1],
+        pg_core::Dist::Gaussian { .. } => f64::NAN,
+    };
+    let verdict = |d: &ex::Decomposition| {
+        if d.reward_to_go < d.reinforce {
+            format!("{:.2} times smaller", d.reinforce / d.reward_to_go)
+        } else {
+            format!("{:.2} times larger", d.reward_to_go / d.reinforce)
+        }
+    };
+    let text = format!(
+        "Exact $\\operatorname{{tr}}\\operatorname{{Cov}}$ of one-trajectory estimates on the three-state MDP, \
+         horizon 4. The mixed rewards: each safe action pays (1 in state 0, 2 in state 1), each risky one costs \
+         ½; the mostly risky policy takes the risky action with probability {:.3} in both states. In the \
+         first row reward-to-go's variance is {} than REINFORCE's; in the second it is {}: the dropped \
+         terms' covariance with the kept ones is {:.4}, more negative than their own variance {:.4} is \
+         positive.\n\n",
+        risky,
+        verdict(&rows[0].1),
+        verdict(&rows[1].1),
+        rows[1].1.twice_covariance,
+        rows[1].1.dropped,
+    ) + &table;
+    report.write("02-dropped.md", &text)
+}
+
 /// Runs chapter 2's experiments and writes its generated files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     checks(report)?;
     stay(report)?;
+    dropped(report)?;
 
     report.start("chapter 2: exact variance against horizon");
     let horizons: Vec<usize> = if report.quick() { (1..=4).collect() } else { HORIZONS.collect() };

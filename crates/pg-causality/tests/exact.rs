@@ -8,7 +8,10 @@
 //! asserted below 0.1, so the 10% scale bug is within its reach.
 
 use pg_causality::book::checked_estimators;
-use pg_causality::experiments::{OffByOne, stay_closed_form_variance, variance_against_horizon};
+use pg_causality::experiments::{
+    MIXED_REWARDS, OffByOne, decomposition, mostly_risky_policy, stay_closed_form_variance,
+    variance_against_horizon, with_rewards,
+};
 use pg_causality::{RewardToGo, reward_to_go};
 use pg_core::PgError;
 use pg_core::env::{Stay, TabularMdp};
@@ -59,19 +62,45 @@ proptest! {
         }
     }
 
+    // ANCHOR: dropped_terms
     #[test]
-    fn exactly_unbiased_and_less_variable_than_reinforce_at_any_policy(
+    fn exactly_unbiased_at_any_policy_and_rewards_and_the_dropped_terms_have_mean_zero(
         theta in proptest::collection::vec(-2.0..2.0f64, 6),
+        r in proptest::collection::vec(-2.0..2.0f64, 4),
     ) {
         let policy = three_state_policy(&theta);
-        let mdp = TabularMdp::three_state();
+        let mdp = with_rewards(&TabularMdp::three_state(), &[[r[0], r[1]], [r[2], r[3]], [0.0, 0.0]]);
         let exact = mdp.exact_gradient(&policy);
         let rtg = exact_moments(&mdp, &policy, &RewardToGo::new(), 1);
         prop_assert!(rtg.max_abs_bias(&exact) < EXACT_TOL, "bias {}", rtg.max_abs_bias(&exact));
-        let plain = exact_moments(&mdp, &policy, &Reinforce, 1);
-        prop_assert!(rtg.total_variance() < plain.total_variance(),
-            "variance {} against chapter 1's {}", rtg.total_variance(), plain.total_variance());
+        let d = decomposition(&mdp, &policy);
+        prop_assert!(d.dropped_mean < EXACT_TOL, "E[D] = {}", d.dropped_mean);
+        let sum = d.reward_to_go + d.dropped + d.twice_covariance;
+        prop_assert!((d.reinforce - sum).abs() < 1e-9 * (1.0 + d.reinforce), "{:?}", d);
     }
+    // ANCHOR_END: dropped_terms
+
+    #[test]
+    fn with_the_three_state_rewards_less_variable_than_reinforce_at_every_policy_drawn(
+        theta in proptest::collection::vec(-2.0..2.0f64, 6),
+    ) {
+        // Not a theorem: the rewards of this MDP are all ≥ 0 (the
+        // counterexample below has mixed signs).
+        let policy = three_state_policy(&theta);
+        let mdp = TabularMdp::three_state();
+        let d = decomposition(&mdp, &policy);
+        prop_assert!(d.reward_to_go < d.reinforce, "{:?}", d);
+        let plain = exact_moments(&mdp, &policy, &Reinforce, 1);
+        prop_assert!((plain.total_variance() - d.reinforce).abs() < 1e-9 * d.reinforce);
+    }
+}
+
+#[test]
+fn with_mixed_sign_rewards_reward_to_go_can_be_more_variable() {
+    let mdp = with_rewards(&TabularMdp::three_state(), &MIXED_REWARDS);
+    let d = decomposition(&mdp, &mostly_risky_policy());
+    assert!(d.reward_to_go > 2.0 * d.reinforce, "{d:?}");
+    assert!(d.twice_covariance < -d.dropped, "{d:?}");
 }
 
 #[test]

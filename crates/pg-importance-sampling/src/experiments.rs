@@ -92,6 +92,33 @@ impl<P: Policy> Estimator<P> for RatioOneStepLate {
     }
 }
 
+/// The first-order approximation with the state ratio kept:
+/// wₜ = (Π_{k≤t} ρₖ) Q̂ₜ. The product of the ratios before t has conditional
+/// mean pθ(sₜ)/pθ_old(sₜ) given sₜ, so this estimator's mean is that of the
+/// exact state ratio times ρₜ Q̂ₜ: it still drops the ratios of the actions
+/// after t, which Q̂ₜ (a return of θ_old's trajectory) needs to estimate θ's
+/// values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateRatioKept;
+
+impl<P: Policy> Estimator<P> for StateRatioKept {
+    fn name(&self) -> String {
+        "state ratio kept, later ratios dropped".into()
+    }
+
+    fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
+        Some(StepWeights::fill(batch, |_, t, w| {
+            let mut log_product = 0.0;
+            for ((w_t, lr), q) in
+                w.iter_mut().zip(log_ratios(policy, t)).zip(pg_causality::reward_to_go(&t.rewards, 1.0))
+            {
+                log_product += lr;
+                *w_t = log_product.exp() * q;
+            }
+        }))
+    }
+}
+
 /// The off-policy estimators and their broken variants, for the check table.
 pub fn checked_estimators() -> Vec<Box<dyn Estimator<TabularSoftmax>>> {
     vec![
@@ -114,6 +141,10 @@ pub struct FirstOrderRow {
     pub kl: f64,
     /// ‖E[ĝ_first-order] − ∇J(θ)‖, exact.
     pub bias: f64,
+    /// The same with the state ratio kept ([`StateRatioKept`]).
+    pub bias_state_ratio_kept: f64,
+    /// ‖∇J(θ)‖.
+    pub gradient_norm: f64,
 }
 
 // ANCHOR: first_order_bias
@@ -126,13 +157,18 @@ pub fn first_order_bias(scales: &[f64]) -> Vec<FirstOrderRow> {
         .iter()
         .map(|&scale| {
             let target = moved_policy(scale);
-            let m = off_policy_moments(&mdp, &behaviour, &target, &FirstOrder);
-            let d = &m.mean - &mdp.exact_gradient(&target);
+            let truth = mdp.exact_gradient(&target);
+            let bias = |e: &dyn Estimator<TabularSoftmax>| {
+                let d = &off_policy_moments(&mdp, &behaviour, &target, e).mean - &truth;
+                d.dot(&d).sqrt()
+            };
             FirstOrderRow {
                 scale,
                 distance: scale * direction().dot(&direction()).sqrt(),
                 kl: exact_mean_kl(&mdp, &behaviour, &target),
-                bias: d.dot(&d).sqrt(),
+                bias: bias(&FirstOrder),
+                bias_state_ratio_kept: bias(&StateRatioKept),
+                gradient_norm: truth.dot(&truth).sqrt(),
             }
         })
         .collect()

@@ -2,7 +2,7 @@
 //! the policy is no longer the one that sampled the batch, so the estimator
 //! must correct with ratios; how far the policy moves is measured by the KL
 //! divergence from the sampling policy, reported with the effective sample
-//! size after every update.
+//! size, both at the policy the update ends at.
 
 use crate::effective_sample_size;
 use pg_core::error::at_least_one;
@@ -11,7 +11,8 @@ use pg_core::{Batch, PgError, Policy};
 use pg_likelihood_ratio::update::{ascend, fit};
 use pg_likelihood_ratio::{Estimator, Update, UpdateStats};
 
-/// The mean over the batch's states of KL(π_old(·|s) ‖ π_new(·|s)).
+/// The mean over the batch's states of KL(π_old(·|s) ‖ π_new(·|s)), with
+/// π_old the policy that sampled the batch.
 pub fn mean_kl<P: Policy>(old: &P, new: &P, batch: &Batch<P::Action>) -> f64 {
     let (mut total, mut count) = (0.0, 0usize);
     for t in &batch.trajectories {
@@ -55,12 +56,12 @@ impl<P: Policy + Clone, E: Estimator<P>, O: Optimizer> Update<P> for Reuse<E, O>
         iteration: usize,
     ) -> Result<UpdateStats, PgError> {
         let sampler = policy.clone();
-        let mut ess = batch.len() as f64;
         for _ in 0..self.steps {
-            ess = effective_sample_size(policy, batch);
             ascend(&self.estimator, &mut self.optimizer, policy, batch, iteration)?;
         }
+        // Both measured at the policy the U steps end at.
         let kl = mean_kl(&sampler, policy, batch);
+        let ess = effective_sample_size(policy, batch);
         fit(&mut self.estimator, policy, batch, iteration)?;
         Ok(UpdateStats { metrics: vec![("kl", kl), ("ess", ess)] })
     }

@@ -388,7 +388,7 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
         ch1::CARTPOLE_SOLVED,
         fastest(&|l| steps_to_solve(l).map(|s| s as f64)),
         fastest(&seconds_to_solve),
-    );
+    ) + &damping_summary(&setup, &algos, &runs);
     let text = markdown_table(
         &[
             "algorithm",
@@ -423,6 +423,51 @@ fn cartpole(report: &mut dyn Report) -> Result<(), String> {
             setup.max_env_steps,
         );
     report.write("06-cartpole-table.md", &text)
+}
+
+/// What the damping does in the natural-gradient runs: the states behind
+/// the Fisher products of the first update against the parameters, and the
+/// damping's share ½η‖Δ‖²/δ of the quadratic KL budget over every update.
+fn damping_summary(setup: &Setup, algos: &[Algo], runs: &[Vec<TrainLog>]) -> String {
+    let mut parts = Vec::new();
+    for (algo, logs) in algos.iter().zip(runs) {
+        let shares: Vec<f64> = logs
+            .iter()
+            .flat_map(|l| l.iterations.iter().filter_map(|s| s.update.get("damping_share")))
+            .collect();
+        let first = |key: &str| -> Vec<f64> {
+            logs.iter().filter_map(|l| l.iterations.first()?.update.get(key)).collect()
+        };
+        let (states, batch) = (first("fisher_states"), first("batch_states"));
+        if shares.is_empty() || states.is_empty() {
+            continue;
+        }
+        parts.push(format!(
+            "{}: F from {:.0} to {:.0} of the batch's {:.0} to {:.0} states at the first update; the damping's \
+             share of δ {:.0} % (median; 25th to 75th percentile {:.0} to {:.0} %)",
+            algo.name(),
+            states.iter().cloned().fold(f64::INFINITY, f64::min),
+            states.iter().cloned().fold(0.0, f64::max),
+            batch.iter().cloned().fold(f64::INFINITY, f64::min),
+            batch.iter().cloned().fold(0.0, f64::max),
+            100.0 * median(shares.clone()),
+            100.0 * plot::quantile(&shares, 0.25),
+            100.0 * plot::quantile(&shares, 0.75),
+        ));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nThe policy has {} parameters, and a softmax over two actions adds at most one to F's rank per state. {}.\n",
+        pg_core::Policy::num_params(&pg_core::policy::Categorical::mlp(
+            4,
+            &setup.hidden,
+            2,
+            &mut pg_core::rng::seeded(0)
+        )),
+        parts.join("; ")
+    )
 }
 
 /// The longer of two seed lists: chapters 1 to 3 may run on more seeds than this chapter.

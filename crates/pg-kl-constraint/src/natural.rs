@@ -12,7 +12,9 @@ use pg_likelihood_ratio::{Estimator, Update, UpdateStats};
 
 /// Conjugate-gradient iterations per update, as in the usual TRPO settings.
 pub const CG_ITERS: usize = 10;
-/// Damping η added to F (F + ηI), which keeps CG stable when F is nearly singular.
+/// Damping η added to F (F + ηI). F estimated from a few states is singular
+/// (its rank is at most the number of states times a row's length, far
+/// below the number of parameters); F + ηI is not.
 pub const DAMPING: f64 = 0.1;
 /// Halvings TRPO's line search tries before it rejects the step.
 pub const BACKTRACKS: usize = 10;
@@ -99,7 +101,16 @@ impl<P: Head, E: Estimator<P>> Update<P> for NaturalGradient<E> {
         }
         let every: Vec<usize> = (0..samples.len()).step_by(self.fisher_every).collect();
         let step = natural_step(&old, &samples.select(&every), &g, self.delta, self.cg_iters, self.damping);
-        let mut stats = vec![("grad_norm", g.dot(&g).sqrt()), ("cg_residual", step.residual)];
+        // The damping's share of the quadratic KL budget, ½η‖Δ‖²/δ, and the
+        // states behind F: its rank is at most their number times a row's.
+        let damping_share = 0.5 * self.damping * step.direction.dot(&step.direction) / self.delta;
+        let mut stats = vec![
+            ("grad_norm", g.dot(&g).sqrt()),
+            ("cg_residual", step.residual),
+            ("damping_share", damping_share),
+            ("fisher_states", every.len() as f64),
+            ("batch_states", samples.len() as f64),
+        ];
         let (fraction, kl, improvement) = match self.line_search {
             None => {
                 policy.params_mut().scaled_add(1.0, &step.direction);

@@ -120,3 +120,176 @@ fn ppo_starts_at_the_policy_gradient() {
     assert_eq!(clipped, plain);
     assert_eq!(g_clip, g_ratio);
 }
+
+/// The KL every update reports and constrains is KL(π_old ‖ π_new), the
+/// direction of the trust region: `mean_kl` against `Dist::kl` (checked
+/// against closed forms in pg-core) at the states of a batch, for a softmax
+/// and for a Gaussian. The two directions agree to second order at
+/// θ = θ_old, so the policies here are far apart.
+#[test]
+fn the_mean_kl_is_from_the_old_policy_to_the_new_one() {
+    use pg_core::env::Pendulum;
+    use pg_core::policy::Gaussian;
+    fn check<P: pg_kl_constraint::Head>(old: &P, new: &P, batch: &Batch<P::Action>) {
+        let samples = Samples::new(old, batch, &StepWeights::per_trajectory(batch, |_, _| 0.0));
+        let reported = mean_kl(new, &samples, &mut MlpBatch::default(), None);
+        let (mut forward, mut backward, mut count) = (0.0, 0.0, 0.0);
+        for t in &batch.trajectories {
+            for (obs, _) in t.steps() {
+                forward += old.dist(obs).kl(&new.dist(obs));
+                backward += new.dist(obs).kl(&old.dist(obs));
+                count += 1.0;
+            }
+        }
+        let (forward, backward) = (forward / count, backward / count);
+        assert!((reported - forward).abs() < 1e-10 * forward, "{reported} against KL(old ‖ new) {forward}");
+        assert!((forward - backward).abs() > 1e-3 * forward, "the directions must differ here");
+    }
+    let old = Categorical::mlp(4, &[8], 2, &mut seeded(5));
+    let mut new = old.clone();
+    new.params_mut().iter_mut().enumerate().for_each(|(i, p)| *p += 0.8 * (i as f64 * 1.7).sin());
+    let batch = Batch::sample(&mut CartPole::new(), &old, 3, &mut seeded(6));
+    check(&old, &new, &batch);
+    let old = Gaussian::mlp(3, &[8], 1, -0.5, &mut seeded(7));
+    let mut new = old.clone();
+    new.params_mut().iter_mut().enumerate().for_each(|(i, p)| *p += 0.5 * (i as f64 * 0.9).cos());
+    let batch = Batch::sample(&mut Pendulum::new(), &old, 1, &mut seeded(8));
+    check(&old, &new, &batch);
+}
+
+/// The damping is part of the solve and of the step's length: Fisher with
+/// η is Fisher without it plus ηv, and the natural step spends exactly δ of
+/// ½Δᵀ(F + ηI)Δ, of which ½η‖Δ‖² is the damping's share (what TRPO reports).
+#[test]
+fn the_damping_enters_the_fisher_product_and_the_steps_length() {
+    let (policy, batch, samples) = cartpole_samples(5);
+    let work = &mut MlpBatch::default();
+    let mut g = Array1::zeros(policy.num_params());
+    ratio_surrogate(&policy, &samples, work, Some(&mut g));
+    let (eta, delta) = (0.1, 0.01);
+    let v = g.mapv(|x| x.sin());
+    let plain = Fisher::new(&policy, &samples, 0.0).apply(&v);
+    let damped = Fisher::new(&policy, &samples, eta).apply(&v);
+    let diff = &damped - &(&plain + &(&v * eta));
+    assert!(diff.iter().all(|d| d.abs() < 1e-12), "{diff:?}");
+    let step = natural_step(&policy, &samples, &g, delta, 10, eta);
+    let d = &step.direction;
+    let quadratic = 0.5 * d.dot(&Fisher::new(&policy, &samples, 0.0).apply(d)) + 0.5 * eta * d.dot(d);
+    assert!((quadratic - delta).abs() < 1e-10 * delta, "{quadratic} against δ = {delta}");
+    let mut trpo =
+        NaturalGradient::trpo(pg_causality::RewardToGo::new(), delta).unwrap().with_fisher_every(1).unwrap();
+    let mut moved = policy.clone();
+    let stats = trpo.update(&mut moved, &batch, 0).unwrap();
+    let share = stats.get("damping_share").unwrap();
+    let full = natural_step(&policy, &samples_with(&policy, &batch), &g_of(&policy, &batch), delta, 10, eta);
+    let expected = 0.5 * eta * full.direction.dot(&full.direction) / delta;
+    assert!(
+        (share - expected).abs() < 1e-10 * expected && share > 0.0 && share < 1.0,
+        "{share} against {expected}"
+    );
+    assert_eq!(stats.get("fisher_states"), Some(samples.len() as f64));
+}
+
+/// Reward-to-go advantages, as the TRPO update above computes them.
+fn samples_with(policy: &Categorical, batch: &Batch<usize>) -> Samples<usize> {
+    let adv = advantages(&pg_causality::RewardToGo::new(), policy, batch).unwrap();
+    Samples::new(policy, batch, &adv)
+}
+
+fn g_of(policy: &Categorical, batch: &Batch<usize>) -> Array1<f64> {
+    let mut g = Array1::zeros(policy.num_params());
+    ratio_surrogate(policy, &samples_with(policy, batch), &mut MlpBatch::default(), Some(&mut g));
+    g
+}
+
+/// A rejected step with a gradient that is not zero: TRPO's full step is
+/// tried alone (no halvings) with the damping nearly removed. F, from a few
+/// states, is singular, so the solve runs along directions it cannot see
+/// and the measured KL overshoots δ. When the step fails, θ must be θ_old
+/// again, bit for bit.
+#[test]
+fn trpo_restores_the_old_policy_after_rejecting_a_real_step() {
+    let mut rejected = 0;
+    for seed in 0..6 {
+        for delta in [0.03, 0.1, 0.3, 1.0] {
+            let (policy, batch, _) = cartpole_samples(seed);
+            assert!(g_of(&policy, &batch).iter().any(|x| x.abs() > 1e-6));
+            let mut trpo = NaturalGradient::trpo(pg_causality::RewardToGo::new(), delta).unwrap();
+            trpo.line_search = Some(0);
+            trpo.damping = 1e-6;
+            let mut moved = policy.clone();
+            let stats = trpo.update(&mut moved, &batch, 0).unwrap();
+            if stats.get("step_fraction") == Some(0.0) {
+                rejected += 1;
+                assert_eq!(moved.params(), policy.params(), "seed {seed}, δ = {delta}");
+                // The cause: the full step's measured KL overshoots δ.
+                let samples = samples_with(&policy, &batch);
+                let every: Vec<usize> = (0..samples.len()).step_by(trpo.fisher_every).collect();
+                let g = g_of(&policy, &batch);
+                let step =
+                    natural_step(&policy, &samples.select(&every), &g, delta, trpo.cg_iters, trpo.damping);
+                let mut full = policy.clone();
+                *full.params_mut() += &step.direction;
+                let kl = mean_kl(&full, &samples, &mut MlpBatch::default(), None);
+                assert!(kl > delta, "seed {seed}, δ = {delta}: a rejected step with KL {kl}");
+            } else {
+                assert_ne!(moved.params(), policy.params(), "seed {seed}, δ = {delta}");
+            }
+        }
+    }
+    assert!(rejected >= 3, "only {rejected} rejected steps: the test needs some");
+}
+
+/// The adaptive penalty's rule: β doubles after an update whose KL exceeded
+/// 1.5 × target, halves after one below target / 1.5, and stays otherwise.
+#[test]
+fn the_kl_penalty_doubles_or_halves_beta_by_the_measured_kl() {
+    let (policy, batch, _) = cartpole_samples(6);
+    let kl_of = |target: f64| -> (f64, f64) {
+        let mut ppo =
+            pg_kl_constraint::ppo::Ppo::kl_penalty(pg_causality::RewardToGo::new(), target, 2, 64, 0.01, 0)
+                .unwrap();
+        let mut moved = policy.clone();
+        let stats = ppo.update(&mut moved, &batch, 0).unwrap();
+        (stats.get("kl").unwrap(), stats.get("beta").unwrap())
+    };
+    // The update does not depend on the target (β starts at 1): measure its KL once.
+    let (kl, _) = kl_of(1.0);
+    assert!(kl > 0.0);
+    assert_eq!(kl_of(kl / 2.0), (kl, 2.0), "KL above 1.5 × target");
+    assert_eq!(kl_of(kl * 2.0), (kl, 0.5), "KL below target / 1.5");
+    assert_eq!(kl_of(kl), (kl, 1.0), "KL near the target");
+}
+
+/// PPO's loop: with one minibatch holding every step, each epoch is one Adam
+/// step along the clipped objective's gradient at the current policy, from
+/// advantages computed once at θ_old.
+#[test]
+fn ppo_takes_one_adam_step_per_minibatch_along_the_clipped_gradient() {
+    use pg_core::optim::{Adam, Optimizer};
+    let (policy, batch, _) = cartpole_samples(7);
+    let (epsilon, epochs, lr) = (0.2, 3, 0.01);
+    let samples = samples_with(&policy, &batch);
+    let mut ppo = pg_kl_constraint::ppo::Ppo::clip(
+        pg_causality::RewardToGo::new(),
+        epsilon,
+        epochs,
+        samples.len(),
+        lr,
+        0,
+    )
+    .unwrap();
+    let mut moved = policy.clone();
+    ppo.update(&mut moved, &batch, 0).unwrap();
+    let mut expected = policy.clone();
+    let mut adam = Adam::new(lr).unwrap();
+    let work = &mut MlpBatch::default();
+    for _ in 0..epochs {
+        let mut g = Array1::zeros(policy.num_params());
+        clipped_objective(&expected, &samples, epsilon, work, Some(&mut g));
+        adam.ascend(expected.params_mut(), &g);
+    }
+    let gap = (moved.params() - expected.params()).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+    assert!(gap < 1e-12, "largest difference {gap}");
+    assert!((moved.params() - policy.params()).iter().any(|d| d.abs() > 1e-4), "PPO moved");
+}

@@ -139,6 +139,7 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
     book.config
         .get::<mdbook_driver::config::HtmlConfig>("output.html")
         .map_err(|e| format!("{}: [output.html] is invalid: {e:#}", dir.join("book.toml").display()))?;
+    book.with_preprocessor(crate::checks::Checks { root: workspace_root() });
     book.with_preprocessor(crate::math::Katex);
     book.build().map_err(|e| format!("cannot build the book: {e:#}"))?;
     eprintln!("built the HTML book in {:.1} s", started.elapsed().as_secs_f64());

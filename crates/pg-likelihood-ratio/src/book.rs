@@ -120,7 +120,7 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     report.figure("01-bc-link.html", &link.plot())?;
     let seeds: Vec<u64> = if quick { (0..4).collect() } else { BC_SEEDS.collect() };
     let corr = ex::bc_link_over_seeds(&seeds, episodes, 0.5);
-    report.write("01-bc-table.md", &bc_table(&corr, episodes, link.bc_identity_error))
+    report.write("01-bc-table.md", &(bc_table(&corr, episodes, link.bc_identity_error) + &bc_counts(&link)))
 }
 
 /// The seeds of the behaviour-cloning measurement (the figure shows the first).
@@ -149,6 +149,31 @@ fn bc_table(corr: &[(f64, f64)], episodes: usize, identity_error: f64) -> String
              gradient matches central differences of the mean log-likelihood to a scaled error of \
              {identity_error:.1e}.\n"
         )
+}
+
+/// How many episodes of the figure's batch each step made likelier: all of
+/// them, and the quarters with the highest and the lowest returns.
+fn bc_counts(link: &ex::BcLink) -> String {
+    let n = link.returns.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| link.returns[a].total_cmp(&link.returns[b]));
+    let quarter = n / 4;
+    let up = |change: &[f64], which: &[usize]| which.iter().filter(|&&i| change[i] > 0.0).count();
+    let (bottom, top) = (&order[..quarter], &order[n - quarter..]);
+    let count = |change: &[f64]| {
+        format!(
+            "{} of {n} episodes (of the {quarter} with the highest returns {}, of the {quarter} with the lowest {})",
+            up(change, &order),
+            up(change, top),
+            up(change, bottom)
+        )
+    };
+    format!(
+        "\nIn the figure's batch the REINFORCE step raised the log-likelihood per step of {}; the \
+         behaviour-cloning step that of {}.\n",
+        count(&link.reinforce_change),
+        count(&link.bc_change)
+    )
 }
 
 /// The book's page on the test problems: the three-state MDP drawn from its

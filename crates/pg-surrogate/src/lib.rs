@@ -112,9 +112,11 @@ impl BatchedPolicy for Categorical {
 /// L = (1/N) Σₘ wₘ Σ_d [ (aₘd − μd(sₘ))² / (2σd²) + log σd ].
 ///
 /// With σ fixed the log σ term is a constant and L is a weighted regression
-/// of μ(s) onto the actions taken. With σ learned the term matters: it is
-/// what keeps σ from growing without bound, and ∂L/∂log σ = (w/N)(1 − z²)
-/// with z = (a − μ)/σ shrinks σ when the weighted actions land closer than σ.
+/// of μ(s) onto the actions taken. With σ learned, one step's gradient is
+/// ∂L/∂log σ = (w/N)(1 − z²) with z = (a − μ)/σ, the 1 from the log σ term.
+/// For a free σ (the same in every state) the term adds (1/N) Σ w, which is
+/// zero when the weights are centred; σ then moves only through
+/// −(1/N) Σ w z².
 impl BatchedPolicy for Gaussian {
     fn surrogate(
         &self,

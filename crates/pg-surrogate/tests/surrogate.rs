@@ -49,8 +49,9 @@ proptest! {
         let (relative, finite_difference) = surrogate_agreement(&softmax, &batch, &weights_for(&batch, seed));
         prop_assert!(relative < 1e-10 && finite_difference < 1e-6, "{} {}", relative, finite_difference);
 
+        // At least two episodes, so that a missing or wrong 1/N shows.
         let gauss = gaussian(seed, &hidden, state_std, log_std);
-        let batch = Batch::sample(&mut Pendulum::new(), &gauss, 1, &mut seeded(seed + 2));
+        let batch = Batch::sample(&mut Pendulum::new(), &gauss, episodes + 1, &mut seeded(seed + 2));
         let (relative, finite_difference) = surrogate_agreement(&gauss, &batch, &weights_for(&batch, seed));
         prop_assert!(relative < 1e-10 && finite_difference < 1e-6, "{} {}", relative, finite_difference);
     }
@@ -82,4 +83,31 @@ proptest! {
         prop_assert!((neg_log_lik - squared_error - constant).abs() < 1e-9 * (1.0 + neg_log_lik.abs()));
     }
     // ANCHOR_END: squared_error_is_log_likelihood
+}
+
+#[test]
+fn with_centred_weights_and_a_free_sigma_the_log_sigma_term_adds_nothing() {
+    // ∂L/∂log σ = (1/N) Σₘ wₘ (1 − zₘ²): the 1 is the log σ term's, and with
+    // weights that sum to zero its share is exactly zero, so σ moves only
+    // through −(1/N) Σₘ wₘ zₘ².
+    let policy = gaussian(3, &[4], false, -0.3);
+    let batch = Batch::sample(&mut Pendulum::new(), &policy, 3, &mut seeded(4));
+    let raw = weights_for(&batch, 5);
+    let mean = raw.flat().iter().sum::<f64>() / raw.flat().len() as f64;
+    let w = raw.map(|x| x - mean);
+    let (_, grad) = surrogate(&policy, &batch, &w);
+    let n = batch.len() as f64;
+    let (mut with_term, mut without_term) = (0.0, 0.0);
+    for (i, t) in batch.trajectories.iter().enumerate() {
+        for ((obs, a), &wt) in t.steps().zip(w.trajectory(i)) {
+            let pg_core::Dist::Gaussian { mean, log_std } = policy.dist(obs) else { unreachable!() };
+            let z = (a[0] - mean[0]) / log_std[0].exp();
+            with_term += wt * (1.0 - z * z) / n;
+            without_term -= wt * z * z / n;
+        }
+    }
+    let reported = grad[grad.len() - 1];
+    assert!((reported - with_term).abs() < 1e-12, "{reported} against {with_term}");
+    assert!((reported - without_term).abs() < 1e-12, "{reported} against {without_term}");
+    assert!(reported.abs() > 1e-3, "σ does move: {reported}");
 }
