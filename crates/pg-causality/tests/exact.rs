@@ -43,6 +43,15 @@ fn a_discount_outside_zero_to_one_is_refused_by_name() {
     assert_eq!(RewardToGo::discounted(0.0).unwrap().gamma(), 0.0);
 }
 
+#[test]
+fn the_discount_and_the_name_are_what_the_tables_print() {
+    // The tables and `pg train` label runs by these names.
+    let (plain, discounted) = (RewardToGo::new(), RewardToGo::discounted(0.99).unwrap());
+    assert_eq!((plain.gamma(), discounted.gamma()), (1.0, 0.99));
+    assert_eq!(Estimator::<TabularSoftmax>::name(&plain), "reward-to-go");
+    assert_eq!(Estimator::<TabularSoftmax>::name(&discounted), "reward-to-go (γ = 0.99)");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 16,
