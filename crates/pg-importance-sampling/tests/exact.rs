@@ -170,3 +170,20 @@ fn reuse_reports_the_kl_from_the_sampler_to_the_final_policy_and_the_ess_there()
         );
     }
 }
+
+#[test]
+fn the_names_are_what_the_tables_print_and_an_empty_batch_is_worth_nothing() {
+    let policy = reference_policy();
+    let names: Vec<String> = [&TrajectoryRatio as &dyn Estimator<TabularSoftmax>, &PerDecision, &FirstOrder]
+        .iter()
+        .map(|e| e.name())
+        .collect();
+    assert_eq!(names, ["trajectory ratio", "per-decision ratios", "first-order approximation"]);
+    let reuse = Reuse::adam(PerDecision, 0.1, 4).unwrap();
+    assert_eq!(
+        pg_likelihood_ratio::Update::<TabularSoftmax>::name(&reuse),
+        "per-decision ratios, 4 steps per batch"
+    );
+    // No trajectory: an effective sample size of 0, not 0/0.
+    assert_eq!(effective_sample_size(&policy, &Batch { trajectories: vec![] }), 0.0);
+}
