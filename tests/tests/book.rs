@@ -60,6 +60,20 @@ fn every_check_marker_names_a_test_that_exists() {
     assert!(cited >= 5, "only {cited} claims cite a test");
 }
 
+#[test]
+fn every_mutant_left_alive_has_a_stated_reason() {
+    let record = pg_lab::mutants::load(&root()).unwrap();
+    let (missing, stray) = record.unexplained();
+    assert!(
+        missing.is_empty(),
+        "mutants that survive their crate's tests, with no reason in mutants/equivalent.json: {missing:#?}"
+    );
+    assert!(
+        stray.is_empty(),
+        "mutants/equivalent.json gives reasons for mutants no run left alive: {stray:#?}"
+    );
+}
+
 /// The lines of a chapter that sit inside a `<details>` block.
 fn folded_lines(markdown: &str) -> Vec<bool> {
     let mut depth = 0usize;

@@ -124,16 +124,35 @@ fn estimate(theta: &[f64], na: usize, w: &Weights, steps: &[Step], other: &[Step
     g
 }
 
+/// First and second moments of a vector outcome, per component, summed over
+/// the outcomes with their probabilities.
+struct Moments {
+    m1: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Moments {
+    fn new(dim: usize) -> Self {
+        Moments { m1: vec![0.0; dim], m2: vec![0.0; dim] }
+    }
+
+    fn add(&mut self, p: f64, g: &[f64]) {
+        for ((m1, m2), g) in self.m1.iter_mut().zip(&mut self.m2).zip(g) {
+            *m1 += p * g;
+            *m2 += p * g * g;
+        }
+    }
+
+    fn variances(&self) -> Vec<f64> {
+        self.m1.iter().zip(&self.m2).map(|(m1, m2)| m2 - m1 * m1).collect()
+    }
+}
+
 /// Per-component variances of the average of `n` (1 or 2) trajectories' estimates.
 fn variances(theta: &[f64], na: usize, leaves: &[(f64, Vec<Step>)], w: &Weights, n: usize) -> Vec<f64> {
     let dim = theta.len();
-    let (mut m1, mut m2) = (vec![0.0; dim], vec![0.0; dim]);
-    let mut add = |p: f64, g: &[f64]| {
-        for k in 0..dim {
-            m1[k] += p * g[k];
-            m2[k] += p * g[k] * g[k];
-        }
-    };
+    let mut moments = Moments::new(dim);
+    let mut add = |p: f64, g: &[f64]| moments.add(p, g);
     match (n, w) {
         (1, _) => leaves.iter().for_each(|(p, s)| add(*p, &estimate(theta, na, w, s, &[]))),
         // Only the leave-one-out mean looks at the other trajectory: its
@@ -168,7 +187,7 @@ fn variances(theta: &[f64], na: usize, leaves: &[(f64, Vec<Step>)], w: &Weights,
         }
         _ => unreachable!("batches of one or two"),
     }
-    m1.iter().zip(&m2).map(|(m1, m2)| m2 - m1 * m1).collect()
+    moments.variances()
 }
 
 /// Exact V(s) (over every visit), V(s, t) and the optimal constants bₖ* = E[gₖ xₖ] / E[gₖ²].
@@ -350,7 +369,7 @@ fn the_gae_table_matches_an_independent_enumeration() {
     // V = 0 after the last step (the horizon ends the episode here). Returns
     // the relative bias and tr Cov.
     let gae_moments = |lambda: f64, value: &dyn Fn(usize, usize) -> f64| -> (f64, f64) {
-        let mut outcomes = Vec::new();
+        let mut moments = Moments::new(dim);
         for (p, steps) in &leaves {
             let vals: Vec<f64> = steps.iter().enumerate().map(|(t, s)| value(t, s.0)).chain([0.0]).collect();
             let mut g = vec![0.0; dim];
@@ -360,13 +379,10 @@ fn the_gae_table_matches_an_independent_enumeration() {
                     .sum();
                 g.iter_mut().zip(score(&theta, na, s, a)).for_each(|(g, x)| *g += x * adv);
             }
-            outcomes.push((*p, g));
+            moments.add(*p, &g);
         }
-        let mean: Vec<f64> = (0..dim).map(|k| outcomes.iter().map(|(p, g)| p * g[k]).sum()).collect();
-        let variance =
-            (0..dim).map(|k| outcomes.iter().map(|(p, g)| p * (g[k] - mean[k]).powi(2)).sum::<f64>()).sum();
-        let gap: Vec<f64> = mean.iter().zip(&truth).map(|(m, t)| m - t).collect();
-        (norm(&gap) / norm(&truth), variance)
+        let gap: Vec<f64> = moments.m1.iter().zip(&truth).map(|(m, t)| m - t).collect();
+        (norm(&gap) / norm(&truth), moments.variances().iter().sum())
     };
     for (row, &lambda) in ex::gae_tradeoff(&lambdas).iter().zip(&lambdas) {
         let (bias_v, variance_v) = gae_moments(lambda, &|_, s| e.v[s]);

@@ -193,3 +193,69 @@ fn the_gae_weights_of_the_estimator_bootstrap_at_a_truncation_and_not_at_a_termi
         assert_abs_diff_eq!(cut[t] - ended[t], carried, epsilon = 1e-12);
     }
 }
+
+/// "Fitting after the update": the step a batch causes follows V as the
+/// earlier batches left it, and V learns from the batch only afterwards. A
+/// V fitted on the batch first would weigh each return against a fit of
+/// itself, and the step would differ.
+#[test]
+fn the_update_steps_with_v_from_earlier_batches_and_fits_on_this_batch_afterwards() {
+    use pg_baselines::experiments::tabular_value_baseline;
+    use pg_core::Policy;
+    use pg_core::env::TabularMdp;
+    use pg_core::policy::TabularSoftmax;
+    use pg_likelihood_ratio::{Estimator, PolicyGradient, Update};
+
+    let mut mdp = TabularMdp::three_state().horizon_terminates();
+    let mut policy = TabularSoftmax::new(3, 2);
+    let batch = pg_core::Batch::sample(&mut mdp, &policy, 8, &mut seeded(1));
+    let lr = 0.1;
+    let before = tabular_value_baseline(3).unwrap();
+    let mut fitted = before.clone();
+    fitted.fit(&policy, &batch).unwrap();
+    let step_with_earlier_v = lr * before.gradient(&policy, &batch);
+    let step_with_fitted_v = lr * fitted.gradient(&policy, &batch);
+
+    let mut update = PolicyGradient::sgd(before, lr).unwrap();
+    let theta = policy.params().clone();
+    update.update(&mut policy, &batch, 0).unwrap();
+    let step = policy.params() - &theta;
+    let off = |a: &Array1<f64>| (&step - a).iter().fold(0.0_f64, |m, d| m.max(d.abs()));
+    assert!(off(&step_with_earlier_v) < 1e-12, "step {step} vs {step_with_earlier_v}");
+    assert!(off(&step_with_fitted_v) > 1e-3, "the two orders should step differently here");
+    assert_eq!(update.estimator.value().params(), fitted.value().params());
+}
+
+/// "A discount below 1, so that bootstrapping at the limit stays finite": a
+/// pole that balances until the time limit earns 1 per step from the same
+/// state. Each refit of V moves it to the mean of its targets, which
+/// bootstrap from V itself at the cut. With γ = 1 the targets exceed any V by
+/// (L + 1)/2, so V grows without end; with γ < 1 they have one fixed point,
+/// the endless discounted return 1/(1 − γ).
+#[test]
+fn with_a_discount_below_one_bootstrapping_at_a_time_limit_has_a_finite_fixed_point() {
+    let len = 10;
+    let mut episode = Trajectory::start(array![0.0]);
+    for k in 0..len {
+        episode.push(0, 0.0, 1.0, array![0.0], StepEnd { terminated: false, truncated: k == len - 1 });
+    }
+    let mean_target = |gamma: f64, v: f64| {
+        let mut value = ValueFunction::new(1, &[], 0.1, 1, &mut seeded(0)).unwrap();
+        value.params_mut().assign(&array![0.0, v]); // V(s) = v everywhere
+        let targets = ValueBaseline::new(value, gamma).unwrap().targets(&episode);
+        targets.iter().sum::<f64>() / targets.len() as f64
+    };
+    for v in [0.0, 100.0, 1e6] {
+        assert_abs_diff_eq!(mean_target(1.0, v) - v, (len as f64 + 1.0) / 2.0, epsilon = 1e-6);
+    }
+    let gamma = 0.99;
+    let endless = 1.0 / (1.0 - gamma);
+    assert_abs_diff_eq!(mean_target(gamma, endless), endless, epsilon = 1e-9);
+    // Refitting from V = 0 approaches it and never passes it.
+    let mut v = 0.0;
+    for _ in 0..2000 {
+        v = mean_target(gamma, v);
+        assert!(v <= endless + 1e-9, "{v}");
+    }
+    assert_abs_diff_eq!(v, endless, epsilon = 1e-6);
+}

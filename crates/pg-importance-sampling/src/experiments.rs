@@ -109,12 +109,10 @@ impl<P: Policy> Estimator<P> for StateRatioKept {
     fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
         Some(StepWeights::fill(batch, |_, t, w| {
             let mut log_product = 0.0;
-            for ((w_t, lr), q) in
-                w.iter_mut().zip(log_ratios(policy, t)).zip(pg_causality::reward_to_go(&t.rewards, 1.0))
-            {
+            crate::ratio_times_return(policy, t, w, |lr| {
                 log_product += lr;
-                *w_t = log_product.exp() * q;
-            }
+                log_product.exp()
+            })
         }))
     }
 }

@@ -116,11 +116,20 @@ impl<P: Policy> Estimator<P> for FirstOrder {
     }
 
     fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
-        Some(StepWeights::fill(batch, |_, t, w| {
-            for ((w_t, lr), q) in w.iter_mut().zip(log_ratios(policy, t)).zip(reward_to_go(&t.rewards, 1.0)) {
-                *w_t = lr.exp() * q;
-            }
-        }))
+        Some(StepWeights::fill(batch, |_, t, w| ratio_times_return(policy, t, w, f64::exp)))
+    }
+}
+
+/// wₜ = ratio(log ρₜ) · Q̂ₜ: each step's return times the ratio that
+/// `ratio`, fed the steps' log ratios in order, keeps at that step.
+pub(crate) fn ratio_times_return<P: Policy>(
+    policy: &P,
+    t: &Trajectory<P::Action>,
+    w: &mut [f64],
+    mut ratio: impl FnMut(f64) -> f64,
+) {
+    for ((w_t, lr), q) in w.iter_mut().zip(log_ratios(policy, t)).zip(reward_to_go(&t.rewards, 1.0)) {
+        *w_t = ratio(lr) * q;
     }
 }
 // ANCHOR_END: first_order_estimator

@@ -213,3 +213,31 @@ fn the_clip_cases_occur() {
         .collect();
     assert!(ratios.iter().any(|r| *r > 1.2) && ratios.iter().any(|r| *r < 0.8), "{ratios:?}");
 }
+
+/// "A softmax whose logits are already large barely moves; a Gaussian with
+/// small σ moves a lot": one parameter step of the same length, measured in
+/// KL. For a softmax the KL of a small logit step δ is about δ² p(1 − p)/2,
+/// for a Gaussian's mean δ²/(2σ²).
+#[test]
+fn one_parameter_step_moves_a_saturated_softmax_little_and_a_narrow_gaussian_much() {
+    use pg_core::Dist;
+    let step = 0.1;
+    let softmax = |logits: [f64; 2]| {
+        let z: f64 = logits.iter().map(|l| l.exp()).sum();
+        Dist::Categorical(logits.iter().map(|l| l.exp() / z).collect())
+    };
+    let moved = |l: [f64; 2]| softmax(l).kl(&softmax([l[0] + step, l[1]]));
+    let (even, saturated) = (moved([0.0, 0.0]), moved([8.0, 0.0]));
+    assert!((even - step * step * 0.25 / 2.0).abs() < 1e-3 * even, "{even}");
+    assert!(saturated < even / 500.0, "{saturated} vs {even}");
+
+    let gaussian = |mean: f64, sigma: f64| Dist::Gaussian {
+        mean: ndarray::array![mean],
+        log_std: ndarray::array![sigma.ln()],
+    };
+    let moved = |sigma: f64| gaussian(0.0, sigma).kl(&gaussian(step, sigma));
+    for sigma in [1.0, 0.1, 0.01] {
+        assert!((moved(sigma) - step * step / (2.0 * sigma * sigma)).abs() < 1e-12 * moved(sigma));
+    }
+    assert!(moved(0.1) > 99.0 * moved(1.0));
+}

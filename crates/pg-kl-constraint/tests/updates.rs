@@ -181,7 +181,8 @@ fn the_damping_enters_the_fisher_product_and_the_steps_length() {
     let mut moved = policy.clone();
     let stats = trpo.update(&mut moved, &batch, 0).unwrap();
     let share = stats.get("damping_share").unwrap();
-    let full = natural_step(&policy, &samples_with(&policy, &batch), &g_of(&policy, &batch), delta, 10, eta);
+    let (all, g_all) = samples_and_g(&policy, &batch);
+    let full = natural_step(&policy, &all, &g_all, delta, 10, eta);
     let expected = 0.5 * eta * full.direction.dot(&full.direction) / delta;
     assert!(
         (share - expected).abs() < 1e-10 * expected && share > 0.0 && share < 1.0,
@@ -191,15 +192,14 @@ fn the_damping_enters_the_fisher_product_and_the_steps_length() {
 }
 
 /// Reward-to-go advantages, as the TRPO update above computes them.
-fn samples_with(policy: &Categorical, batch: &Batch<usize>) -> Samples<usize> {
+/// The batch's samples with reward-to-go advantages, and the surrogate's
+/// gradient g at the policy that drew them.
+fn samples_and_g(policy: &Categorical, batch: &Batch<usize>) -> (Samples<usize>, Array1<f64>) {
     let adv = advantages(&pg_causality::RewardToGo::new(), policy, batch).unwrap();
-    Samples::new(policy, batch, &adv)
-}
-
-fn g_of(policy: &Categorical, batch: &Batch<usize>) -> Array1<f64> {
+    let samples = Samples::new(policy, batch, &adv);
     let mut g = Array1::zeros(policy.num_params());
-    ratio_surrogate(policy, &samples_with(policy, batch), &mut MlpBatch::default(), Some(&mut g));
-    g
+    ratio_surrogate(policy, &samples, &mut MlpBatch::default(), Some(&mut g));
+    (samples, g)
 }
 
 /// A rejected step with a gradient that is not zero: TRPO's full step is
@@ -213,7 +213,8 @@ fn trpo_restores_the_old_policy_after_rejecting_a_real_step() {
     for seed in 0..6 {
         for delta in [0.03, 0.1, 0.3, 1.0] {
             let (policy, batch, _) = cartpole_samples(seed);
-            assert!(g_of(&policy, &batch).iter().any(|x| x.abs() > 1e-6));
+            let (samples, g) = samples_and_g(&policy, &batch);
+            assert!(g.iter().any(|x| x.abs() > 1e-6));
             let mut trpo = NaturalGradient::trpo(pg_causality::RewardToGo::new(), delta).unwrap();
             trpo.line_search = Some(0);
             trpo.damping = 1e-6;
@@ -223,9 +224,7 @@ fn trpo_restores_the_old_policy_after_rejecting_a_real_step() {
                 rejected += 1;
                 assert_eq!(moved.params(), policy.params(), "seed {seed}, δ = {delta}");
                 // The cause: the full step's measured KL overshoots δ.
-                let samples = samples_with(&policy, &batch);
                 let every: Vec<usize> = (0..samples.len()).step_by(trpo.fisher_every).collect();
-                let g = g_of(&policy, &batch);
                 let step =
                     natural_step(&policy, &samples.select(&every), &g, delta, trpo.cg_iters, trpo.damping);
                 let mut full = policy.clone();
@@ -269,7 +268,7 @@ fn ppo_takes_one_adam_step_per_minibatch_along_the_clipped_gradient() {
     use pg_core::optim::{Adam, Optimizer};
     let (policy, batch, _) = cartpole_samples(7);
     let (epsilon, epochs, lr) = (0.2, 3, 0.01);
-    let samples = samples_with(&policy, &batch);
+    let (samples, _) = samples_and_g(&policy, &batch);
     let mut ppo = pg_kl_constraint::ppo::Ppo::clip(
         pg_causality::RewardToGo::new(),
         epsilon,

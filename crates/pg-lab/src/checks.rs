@@ -6,7 +6,8 @@
 //! turns it into a small ✓ linking to the test's source on the page "How we
 //! know", where `{{#checks}}` lists every cited test, chapter by chapter.
 //! A marker that names no test, or a test name found twice, fails the build
-//! (and `pg-tests`).
+//! (and `pg-tests`). The page's `{{#mutants}}` becomes the mutation-testing
+//! table of [`crate::mutants`].
 
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::errors::Result;
@@ -46,6 +47,7 @@ impl Check {
 pub const PAGE: &str = "how-we-know.md";
 const PAGE_HTML: &str = "how-we-know.html";
 const LIST: &str = "{{#checks}}";
+const MUTANTS: &str = "{{#mutants}}";
 const OPEN: &str = "{{#check ";
 
 /// Every marker of a chapter: (byte range, crate, test name).
@@ -169,7 +171,7 @@ pub fn list(chapters: &[(String, Vec<Check>)]) -> String {
         if unique.is_empty() {
             continue;
         }
-        out.push_str(&format!("## {title}\n\n"));
+        out.push_str(&format!("### {title}\n\n"));
         for c in unique {
             out.push_str(&format!(
                 "<details id=\"{}\">\n<summary><code>{}</code> in <code>{}</code></summary>\n\n\
@@ -213,11 +215,13 @@ impl Preprocessor for Checks {
             return Err(mdbook_preprocessor::errors::Error::msg(e));
         }
         let listing = list(&chapters);
+        let mutants =
+            crate::mutants::load(&self.root).map_err(mdbook_preprocessor::errors::Error::msg)?.markdown();
         book.for_each_mut(|item| {
             if let BookItem::Chapter(ch) = item
                 && ch.source_path.as_deref() == Some(Path::new(PAGE))
             {
-                ch.content = ch.content.replace(LIST, &listing);
+                ch.content = ch.content.replace(LIST, &listing).replace(MUTANTS, &mutants);
             }
         });
         Ok(book)

@@ -9,4 +9,5 @@ pub mod checks;
 pub mod cli;
 pub mod files;
 pub mod math;
+pub mod mutants;
 pub mod train_cmd;

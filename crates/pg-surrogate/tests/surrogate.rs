@@ -111,3 +111,40 @@ fn with_centred_weights_and_a_free_sigma_the_log_sigma_term_adds_nothing() {
     assert!((reported - without_term).abs() < 1e-12, "{reported} against {without_term}");
     assert!(reported.abs() > 1e-3, "σ does move: {reported}");
 }
+
+/// Actions of more than one dimension: each dimension has its own mean and,
+/// with a state-dependent σ, its own log σ output. Pendulum's actions have
+/// one dimension, so these batches are made by hand from the policy's own
+/// draws on random observations.
+#[test]
+fn with_two_dimensional_actions_each_dimension_reads_its_own_mean_and_sigma() {
+    use pg_core::{StepEnd, Trajectory};
+    use rand::RngExt;
+    for state_std in [false, true] {
+        let rng = &mut seeded(11);
+        let policy = if state_std {
+            Gaussian::mlp_state_std(3, &[4], 2, -0.4, rng)
+        } else {
+            Gaussian::mlp(3, &[4], 2, -0.4, rng)
+        };
+        let mut obs = || ndarray::Array1::from_shape_fn(3, |_| rng.random_range(-1.0..1.0));
+        let mut draws = seeded(12);
+        let batch = Batch {
+            trajectories: (0..3)
+                .map(|_| {
+                    let mut t = Trajectory::start(obs());
+                    for k in 0..4 {
+                        let (a, lp) = policy.sample_with_log_prob(t.obs[k].view(), &mut draws);
+                        t.push(a, lp, 0.0, obs(), StepEnd { terminated: k == 3, truncated: false });
+                    }
+                    t
+                })
+                .collect(),
+        };
+        let (relative, finite_difference) = surrogate_agreement(&policy, &batch, &weights_for(&batch, 2));
+        assert!(
+            relative < 1e-10 && finite_difference < 1e-6,
+            "σ state-dependent: {state_std}: {relative} {finite_difference}"
+        );
+    }
+}

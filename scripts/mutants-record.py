@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Records one crate's cargo-mutants run in mutants/results.json.
+
+Usage: mutants-record.py <crate> <mutants.out dir> [file ...]
+
+The first run recorded for a crate is its "before"; every later run is its
+"after". A run with --iterate retests only the mutants not caught before;
+cargo-mutants lists the ones it skipped in previously_caught.txt, and they
+count as caught. The book's page "How we know" shows the table, and
+mutants/equivalent.json gives the reason each survivor is left.
+"""
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "mutants", "results.json")
+
+
+def lines(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [l.rstrip("\n") for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def commit():
+    if os.environ.get("MUTANTS_COMMIT"):  # the tree the run copied, given by mutants.sh
+        return os.environ["MUTANTS_COMMIT"]
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return head + ("+changes" if dirty else "")
+
+
+def summary(out):
+    with open(os.path.join(out, "outcomes.json"), encoding="utf-8") as f:
+        outcomes = json.load(f)
+    previously = lines(os.path.join(out, "previously_caught.txt"))
+    caught = lines(os.path.join(out, "caught.txt"))
+    return {
+        "commit": commit(),
+        "date": outcomes["end_time"][:10],
+        "cargo_mutants": outcomes["cargo_mutants_version"],
+        "caught": len(caught) + len(previously),
+        "timeout": len(lines(os.path.join(out, "timeout.txt"))),
+        "unviable": len(lines(os.path.join(out, "unviable.txt"))),
+        "missed": sorted(lines(os.path.join(out, "missed.txt"))),
+    }
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    krate, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+    results = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS, encoding="utf-8") as f:
+            results = json.load(f)
+    run = summary(out)
+    entry = results.get(krate)
+    if entry is None:
+        entry = {"files": files, "before": run}
+    else:
+        if files:
+            entry["files"] = files
+        entry["after"] = run
+    results[krate] = entry
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    tmp = RESULTS + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(dict(sorted(results.items())), f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, RESULTS)
+    kind = "after" if "after" in entry else "before"
+    print(f"{krate}: recorded as {kind}: {run['caught']} caught, {len(run['missed'])} missed, "
+          f"{run['timeout']} timeout, {run['unviable']} unviable ({datetime.date.today()})")
+
+
+if __name__ == "__main__":
+    main()
