@@ -156,11 +156,10 @@ impl Record {
     pub fn markdown(&self) -> String {
         let rate = |r: &Run| format!("{}/{} ({:.1} %)", r.caught, r.viable(), 100.0 * r.kill_rate());
         let mut out = String::from(
-            "| Crate | Files | Mutants | Unviable | Caught before | Caught after | Run on |\n\
-             |---|--:|--:|--:|--:|--:|---|\n",
+            "| Crate | Mutants (unviable) | Caught before | Caught after | Commit |\n\
+             |---|--:|--:|--:|---|\n",
         );
         for c in &self.crates {
-            let files = c.files.len();
             match (&c.before, c.latest()) {
                 (Some(b), Some(l)) => {
                     let after = match &c.after {
@@ -168,16 +167,15 @@ impl Record {
                         None => "not yet rerun".into(),
                     };
                     out.push_str(&format!(
-                        "| {} | {files} | {} | {} | {} | {after} | {} ({}) |\n",
+                        "| {} | {} ({}) | {} | {after} | {} |\n",
                         c.name,
                         l.viable() + l.unviable,
                         l.unviable,
                         rate(b),
                         l.commit,
-                        l.date
                     ));
                 }
-                _ => out.push_str(&format!("| {} | {files} | not yet run | | | | |\n", c.name)),
+                _ => out.push_str(&format!("| {} | not yet run | | | |\n", c.name)),
             }
         }
         out.push_str("\n<details>\n<summary>The files mutated</summary>\n\n");
@@ -236,9 +234,9 @@ mod tests {
             reasons: vec![("m1".into(), "same value".into()), ("gone".into(), "old".into())],
         };
         let md = record.markdown();
-        assert!(md.contains("| a | 1 | 5 | 1 | 3/4 (75.0 %) | 3/4 (75.0 %) | abc (2026-12-02) |"), "{md}");
-        assert!(md.contains("| b | 0 | 4 | 1 | 1/3 (33.3 %) | not yet rerun |"), "{md}");
-        assert!(md.contains("| c | 0 | not yet run |"), "{md}");
+        assert!(md.contains("| a | 5 (1) | 3/4 (75.0 %) | 3/4 (75.0 %) | abc |"), "{md}");
+        assert!(md.contains("| b | 4 (1) | 1/3 (33.3 %) | not yet rerun |"), "{md}");
+        assert!(md.contains("| c | not yet run |"), "{md}");
         assert!(md.contains("- a: `src/lib.rs`\n"), "{md}");
         assert!(md.contains("- `m1`: same value\n"), "{md}");
         assert!(md.contains("survivors not yet examined:\n\n- `m2`\n- `m3`\n"), "{md}");
