@@ -19,10 +19,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A FILES=()
+declare -A FILES=() OPT=()
 ORDER=()
 while read -r krate files; do
   case $krate in '' | '#'*) continue ;; esac
+  if [[ $files == opt-level=* ]]; then
+    OPT[$krate]=${files%% *}
+    OPT[$krate]=${OPT[$krate]#opt-level=}
+    files=${files#* }
+  fi
   FILES[$krate]=$files
   ORDER+=("$krate")
 done <mutants/scope.txt
@@ -60,7 +65,7 @@ for krate in "${crates[@]}"; do
   # The tree as cargo-mutants copies it now: later edits do not reach this run.
   commit=$(git rev-parse --short HEAD)
   [ -n "$(git status --porcelain --untracked-files=no)" ] && commit="$commit+changes"
-  cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" || status=$?
+  CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" || status=$?
   case $status in 0 | 2 | 3) ;; *) exit "$status" ;; esac
   MUTANTS_COMMIT=$commit python3 scripts/mutants-record.py "$krate" "$out/mutants.out" ${FILES[$krate]}
 done
