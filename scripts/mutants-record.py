@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Records one crate's cargo-mutants run in mutants/results.json.
 
-Usage: mutants-record.py <crate> <mutants.out dir> [file ...]
+Usage: mutants-record.py [--shard K/N] <crate> <mutants.out dir> [file ...]
 
 The first run recorded for a crate is its "before"; every later run is its
-"after". A run with --iterate retests only the mutants not caught before;
+"after". A run split into N shards (cargo-mutants --shard K/N, one session
+each, say) is kept under "partial" until all N are recorded, then counted
+as one run. A run with --iterate retests only the mutants not caught before;
 cargo-mutants lists the ones it skipped in previously_caught.txt, and they
 count as caught. The book's page "How we know" shows the table, and
 mutants/equivalent.json gives the reason each survivor is left.
@@ -53,29 +55,61 @@ def summary(out):
     }
 
 
-def main():
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
-    krate, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
-    results = {}
-    if os.path.exists(RESULTS):
-        with open(RESULTS, encoding="utf-8") as f:
-            results = json.load(f)
-    run = summary(out)
-    entry = results.get(krate)
-    if entry is None:
-        entry = {"files": files, "before": run}
-    else:
-        if files:
-            entry["files"] = files
-        entry["after"] = run
-    results[krate] = entry
+def combine(shards):
+    runs = list(shards.values())
+    return {
+        "commit": ",".join(sorted({r["commit"] for r in runs})),
+        "date": max(r["date"] for r in runs),
+        "cargo_mutants": runs[0]["cargo_mutants"],
+        "caught": sum(r["caught"] for r in runs),
+        "timeout": sum(r["timeout"] for r in runs),
+        "unviable": sum(r["unviable"] for r in runs),
+        "missed": sorted(m for r in runs for m in r["missed"]),
+    }
+
+
+def write(results):
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     tmp = RESULTS + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(dict(sorted(results.items())), f, indent=1, ensure_ascii=False)
         f.write("\n")
     os.replace(tmp, RESULTS)
+
+
+def main():
+    args = sys.argv[1:]
+    shard = None
+    if args[:1] == ["--shard"]:
+        shard, args = args[1], args[2:]
+    if len(args) < 2:
+        sys.exit(__doc__)
+    krate, out, files = args[0], args[1], args[2:]
+    results = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS, encoding="utf-8") as f:
+            results = json.load(f)
+    run = summary(out)
+    if shard is not None:
+        k, n = shard.split("/")
+        partial = results.setdefault(krate, {"files": files}).setdefault("partial", {})
+        partial[shard] = run
+        done = [s for s in partial if s.split("/")[1] == n]
+        print(f"{krate}: shard {shard} recorded; {len(done)} of {n} shards done")
+        if len(done) < int(n):
+            write(results)
+            return
+        run = combine({s: partial[s] for s in done})
+        del results[krate]["partial"]
+    entry = results.get(krate)
+    if entry is None or "before" not in entry:
+        entry = {"files": files, "before": run}
+    else:
+        if files:
+            entry["files"] = files
+        entry["after"] = run
+    results[krate] = entry
+    write(results)
     kind = "after" if "after" in entry else "before"
     print(f"{krate}: recorded as {kind}: {run['caught']} caught, {len(run['missed'])} missed, "
           f"{run['timeout']} timeout, {run['unviable']} unviable ({datetime.date.today()})")

@@ -6,13 +6,17 @@
 # mutated crate's own tests (`cargo test -p <crate>`): a mutant that survives
 # is a change the chapter's tests do not notice.
 #
-# Usage: bash scripts/mutants.sh [--iterate] [crate ...]   (default: every crate of mutants/scope.txt)
+# Usage: bash scripts/mutants.sh [--iterate | --shard K/N] [crate ...]
+#        (default: every crate of mutants/scope.txt)
 # Installs cargo-mutants when it is missing. Each crate's results go to
 # target/mutants/<crate>/mutants.out (caught.txt, missed.txt, unviable.txt,
 # timeout.txt, outcomes.json), and scripts/mutants-record.py adds the counts
 # and the survivors' names to mutants/results.json: a crate's first run is
 # its "before", later runs its "after". --iterate retests only the mutants
-# the crate's last run did not catch (after new tests, say). The book's page
+# the crate's last run did not catch (after new tests, say). --shard K/N
+# runs the K-th of N slices (round robin) of each crate's mutants, so that a
+# long crate can be run in pieces; the record counts the crate once all N
+# slices are in. The book's page
 # "How we know" shows the table; mutants/equivalent.json says why each
 # survivor is left. The test command does not run this: on two cores the
 # whole list takes hours.
@@ -40,9 +44,17 @@ fi
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
 
 iterate=()
+shard=()
 if [ "${1:-}" = --iterate ]; then
   iterate=(--iterate)
   shift
+elif [ "${1:-}" = --shard ]; then
+  if ! [[ ${2:-} =~ ^([0-9]+)/([0-9]+)$ ]] || [ "${BASH_REMATCH[1]}" -ge "${BASH_REMATCH[2]}" ]; then
+    echo "mutants.sh: --shard takes K/N with 0 <= K < N, e.g. 0/4 (got '${2:-}')" >&2
+    exit 2
+  fi
+  shard=(--shard "$2")
+  shift 2
 fi
 crates=("$@")
 [ ${#crates[@]} -eq 0 ] && crates=("${ORDER[@]}")
@@ -54,6 +66,7 @@ for krate in "${crates[@]}"; do
   args=()
   for f in ${FILES[$krate]}; do args+=(-f "crates/$krate/$f"); done
   out="target/mutants/$krate"
+  [ ${#shard[@]} -gt 0 ] && out="target/mutants/$krate/shard-${shard[1]/\//-of-}"
   mkdir -p "$out"
   if [ ${#iterate[@]} -gt 0 ] && [ ! -f "$out/mutants.out/outcomes.json" ]; then
     echo "mutants.sh: --iterate needs an earlier run of $krate in $out" >&2
@@ -65,7 +78,7 @@ for krate in "${crates[@]}"; do
   # The tree as cargo-mutants copies it now: later edits do not reach this run.
   commit=$(git rev-parse --short HEAD)
   [ -n "$(git status --porcelain --untracked-files=no)" ] && commit="$commit+changes"
-  CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" || status=$?
+  CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" "${shard[@]}" ${shard:+--sharding round-robin} || status=$?
   case $status in 0 | 2 | 3) ;; *) exit "$status" ;; esac
-  MUTANTS_COMMIT=$commit python3 scripts/mutants-record.py "$krate" "$out/mutants.out" ${FILES[$krate]}
+  MUTANTS_COMMIT=$commit python3 scripts/mutants-record.py "${shard[@]}" "$krate" "$out/mutants.out" ${FILES[$krate]}
 done

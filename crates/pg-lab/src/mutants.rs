@@ -69,6 +69,8 @@ pub struct Crate {
     pub before: Option<Run>,
     /// Its latest run, when there is more than one.
     pub after: Option<Run>,
+    /// A run in slices (`mutants.sh --shard K/N`) still under way: (slices done, N).
+    pub slices: Option<(usize, usize)>,
 }
 
 impl Crate {
@@ -123,7 +125,17 @@ pub fn load(root: &Path) -> Result<Record, String> {
                 .transpose()
                 .map_err(|e| format!("mutants/results.json: {name} {k}: {e}"))
         };
-        crates.push(Crate { name: name.to_string(), files, before: run("before")?, after: run("after")? });
+        let slices = entry.and_then(|e| e.get("partial")).and_then(Value::as_object).and_then(|p| {
+            let n = p.keys().next()?.split('/').nth(1)?.parse().ok()?;
+            Some((p.len(), n))
+        });
+        crates.push(Crate {
+            name: name.to_string(),
+            files,
+            before: run("before")?,
+            after: run("after")?,
+            slices,
+        });
     }
     if let Some(obj) = results.as_object()
         && let Some(stray) = obj.keys().find(|k| !crates.iter().any(|c| &c.name == *k))
@@ -176,7 +188,13 @@ impl Record {
                         l.commit,
                     ));
                 }
-                _ => out.push_str(&format!("| {} | not yet run | | | |\n", c.name)),
+                _ => {
+                    let state = match c.slices {
+                        Some((done, n)) => format!("{done} of {n} slices run"),
+                        None => "not yet run".into(),
+                    };
+                    out.push_str(&format!("| {} | {state} | | | |\n", c.name))
+                }
             }
         }
         out.push_str("\n<details>\n<summary>The files mutated</summary>\n\n");
@@ -228,9 +246,17 @@ mod tests {
                     files: vec!["src/lib.rs".into()],
                     before: Some(run(3, &["m1"])),
                     after: Some(run(3, &["m1"])),
+                    slices: None,
                 },
-                Crate { name: "b".into(), files: vec![], before: Some(run(1, &["m2", "m3"])), after: None },
-                Crate { name: "c".into(), files: vec![], before: None, after: None },
+                Crate {
+                    name: "b".into(),
+                    files: vec![],
+                    before: Some(run(1, &["m2", "m3"])),
+                    after: None,
+                    slices: None,
+                },
+                Crate { name: "c".into(), files: vec![], before: None, after: None, slices: None },
+                Crate { name: "d".into(), files: vec![], before: None, after: None, slices: Some((1, 4)) },
             ],
             reasons: vec![("m1".into(), "same value".into()), ("gone".into(), "old".into())],
         };
@@ -238,6 +264,7 @@ mod tests {
         assert!(md.contains("| a | 5 (1) | 3/4 (75.0 %) | 3/4 (75.0 %) | abc |"), "{md}");
         assert!(md.contains("| b | 4 (1) | 1/3 (33.3 %) | not yet rerun |"), "{md}");
         assert!(md.contains("| c | not yet run |"), "{md}");
+        assert!(md.contains("| d | 1 of 4 slices run |"), "{md}");
         assert!(md.contains("- a: `src/lib.rs`\n"), "{md}");
         assert!(md.contains("- `m1`: same value\n"), "{md}");
         assert!(md.contains("survivors not yet examined:\n\n- `m2`\n- `m3`\n"), "{md}");
