@@ -325,3 +325,16 @@ fn draw(z: &[f64], probs: &mut [f64], rng: &mut PgRng) -> (usize, f64) {
     probs.iter_mut().for_each(|p| *p /= sum);
     (action, z[action] - max - sum.ln())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Quota;
+
+    #[test]
+    fn a_quota_starts_another_episode_only_while_it_is_short() {
+        assert!(Quota::Steps(10).starts_another(7, 9));
+        assert!(!Quota::Steps(10).starts_another(0, 10));
+        assert!(Quota::Episodes(3).starts_another(2, 1000));
+        assert!(!Quota::Episodes(3).starts_another(3, 0));
+    }
+}

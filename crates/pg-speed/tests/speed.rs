@@ -252,3 +252,71 @@ fn training_with_a_huge_step_size_stops_with_an_error_not_a_panic() {
     let err = train(&mut p, &config, |_| {}).unwrap_err().to_string();
     assert!(err.contains("NaN or infinite"), "{err}");
 }
+
+/// A pole held up by a fixed linear controller lasts to the time limit: both
+/// implementations cut the episode after exactly 500 steps, as a truncation.
+#[test]
+fn a_balanced_pole_is_cut_at_the_time_limit_by_both() {
+    let (mut a, mut b) = (seeded(3), seeded(3));
+    let mut single = CartPole::new();
+    let mut many = CartPoles::new(2);
+    assert_eq!((many.len(), many.is_empty(), CartPoles::new(0).is_empty()), (2, false, true));
+    single.reset(&mut a);
+    many.reset(0, &mut b);
+    let hold = |[x, x_dot, theta, theta_dot]: [f64; 4]| {
+        usize::from(10.0 * theta + 2.0 * theta_dot + 0.1 * x + 0.5 * x_dot > 0.0)
+    };
+    for t in 1..=pg_core::env::CARTPOLE_MAX_STEPS {
+        let action = hold(single.state());
+        let s = single.step(&action, &mut a);
+        let (_, end) = many.step(0, action);
+        assert_eq!((s.terminated, s.truncated), (end.terminated, end.truncated), "step {t}");
+        assert!(!s.terminated, "the controller dropped the pole at step {t}");
+        assert_eq!(s.truncated, t == pg_core::env::CARTPOLE_MAX_STEPS, "step {t}");
+    }
+}
+
+/// Every step the lockstep sampler records is a CartPole transition: the
+/// next observation is the dynamics applied to this one and its action (to
+/// the f32 rounding of the observations), in whichever row the step ran.
+#[test]
+fn every_recorded_step_of_the_lockstep_sampler_follows_the_dynamics() {
+    let p = policy(&[8], 6);
+    let mut sampler = Sampler::new(2, 6, Quota::Steps(1500), 9).unwrap();
+    sampler.sample(&p);
+    let mut worst: f64 = 0.0;
+    for t in batch_of(&sampler).trajectories {
+        for (k, (o, a)) in t.steps().enumerate() {
+            let next = CartPole::dynamics([o[0], o[1], o[2], o[3]], *a);
+            for (n, m) in next.iter().zip(t.obs[k + 1].iter()) {
+                worst = worst.max((n - m).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-5, "largest gap to the dynamics {worst:e}");
+    for g in sampler.groups() {
+        let recorded: f64 = g.log_probs().iter().sum();
+        let by_episode: f64 = g.trajectories().iter().flat_map(|t| t.log_probs.clone()).sum();
+        assert_eq!(g.log_probs().len(), g.num_steps());
+        assert!((recorded - by_episode).abs() < 1e-9, "{recorded} {by_episode}");
+    }
+}
+
+/// The surrogate is (1/N) Σ: passing N = 3 trajectories gives a
+/// third of what N = 1 gives, loss and gradient alike.
+#[test]
+fn the_lockstep_surrogate_divides_by_the_number_of_trajectories_it_is_given() {
+    let p = policy(&[8], 2);
+    let mut sampler = Sampler::new(1, 4, Quota::Steps(400), 5).unwrap();
+    sampler.sample(&p);
+    let mut group = sampler.groups()[0].clone();
+    group.weigh(Weighting::RewardToGo(1.0));
+    let (mut one, mut three) = (Array1::zeros(p.num_params()), Array1::zeros(p.num_params()));
+    let loss_one = group.add_surrogate_gradient(&p, 1, &mut one);
+    let loss_three = group.add_surrogate_gradient(&p, 3, &mut three);
+    assert!((loss_one / 3.0 - loss_three).abs() < 1e-12 * loss_one.abs(), "{loss_one} {loss_three}");
+    // The loss is −Σₘ wₘ log π(aₘ|sₘ) / N.
+    let expected: f64 = -group.weights().iter().zip(group.log_probs()).map(|(w, lp)| w * lp).sum::<f64>();
+    assert!((loss_one - expected).abs() < 1e-12 * expected.abs(), "{loss_one} {expected}");
+    assert!(rel_diff(&(one / 3.0), &three) < 1e-12);
+}
