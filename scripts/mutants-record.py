@@ -6,9 +6,9 @@ Usage: mutants-record.py [--shard K/N] <crate> <mutants.out dir> [file ...]
 The first run recorded for a crate is its "before"; every later run is its
 "after". A run split into N shards (cargo-mutants --shard K/N, one session
 each, say) is kept under "partial" until all N are recorded, then counted
-as one run. A run with --iterate retests only the mutants not caught before;
-cargo-mutants lists the ones it skipped in previously_caught.txt, and they
-count as caught. The book's page "How we know" shows the table, and
+as one run. A run with --iterate retests only the mutants the last run did
+not catch; cargo-mutants lists the ones it skipped (caught, timed out or
+unviable) in previously_caught.txt, and they keep the last run's counts. The book's page "How we know" shows the table, and
 mutants/equivalent.json gives the reason each survivor is left.
 """
 import datetime
@@ -39,20 +39,31 @@ def commit():
     return head + ("+changes" if dirty else "")
 
 
-def summary(out):
+def summary(out, last):
+    """The run in `out`; `last` is the crate's latest record, which an
+    --iterate run builds on."""
     with open(os.path.join(out, "outcomes.json"), encoding="utf-8") as f:
         outcomes = json.load(f)
-    previously = lines(os.path.join(out, "previously_caught.txt"))
-    caught = lines(os.path.join(out, "caught.txt"))
-    return {
+    run = {
         "commit": commit(),
         "date": outcomes["end_time"][:10],
         "cargo_mutants": outcomes["cargo_mutants_version"],
-        "caught": len(caught) + len(previously),
+        "caught": len(lines(os.path.join(out, "caught.txt"))),
         "timeout": len(lines(os.path.join(out, "timeout.txt"))),
         "unviable": len(lines(os.path.join(out, "unviable.txt"))),
         "missed": sorted(lines(os.path.join(out, "missed.txt"))),
     }
+    previously = lines(os.path.join(out, "previously_caught.txt"))
+    if previously:
+        if last is None:
+            sys.exit(f"{out}: an --iterate run, but no earlier run of the crate is recorded")
+        skipped = last["caught"] + last["timeout"] + last["unviable"]
+        if len(previously) != skipped:
+            sys.exit(f"{out}: {len(previously)} mutants skipped as previously caught, "
+                     f"but the last record has {skipped} caught, timed out or unviable")
+        for k in ("caught", "timeout", "unviable"):
+            run[k] += last[k]
+    return run
 
 
 def combine(shards):
@@ -89,7 +100,8 @@ def main():
     if os.path.exists(RESULTS):
         with open(RESULTS, encoding="utf-8") as f:
             results = json.load(f)
-    run = summary(out)
+    entry = results.get(krate) or {}
+    run = summary(out, entry.get("after") or entry.get("before"))
     if shard is not None:
         k, n = shard.split("/")
         partial = results.setdefault(krate, {"files": files}).setdefault("partial", {})

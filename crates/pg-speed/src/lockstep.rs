@@ -162,7 +162,7 @@ impl Group {
             for (z, p) in
                 logits[new.clone()].chunks_exact(n_actions).zip(self.probs[new].chunks_exact_mut(n_actions))
             {
-                let (action, log_prob) = draw(z, p, &mut self.rng);
+                let (action, log_prob) = draw(z, p, self.rng.random::<f64>());
                 self.actions.push(action);
                 self.log_probs.push(log_prob);
             }
@@ -303,16 +303,18 @@ impl Group {
     }
 }
 
-/// Draws a ∼ softmax(ℓ) from the logits ℓ = `z` by inversion, writes πθ(·|s) into `probs` and
-/// returns a with log πθ(a|s): one exponential per action and one logarithm.
-fn draw(z: &[f64], probs: &mut [f64], rng: &mut PgRng) -> (usize, f64) {
+/// Draws a ∼ softmax(ℓ) from the logits ℓ = `z` by inversion of a uniform
+/// `fraction` in [0, 1): action i owns the share [Σ_{j<i} πⱼ, Σ_{j≤i} πⱼ).
+/// Writes πθ(·|s) into `probs` and returns a with log πθ(a|s): one
+/// exponential per action and one logarithm.
+fn draw(z: &[f64], probs: &mut [f64], fraction: f64) -> (usize, f64) {
     let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for (p, zi) in probs.iter_mut().zip(z) {
         *p = (zi - max).exp();
         sum += *p;
     }
-    let u = rng.random::<f64>() * sum;
+    let u = fraction * sum;
     let mut acc = 0.0;
     let mut action = z.len() - 1;
     for (i, p) in probs.iter().enumerate() {
@@ -323,12 +325,42 @@ fn draw(z: &[f64], probs: &mut [f64], rng: &mut PgRng) -> (usize, f64) {
         }
     }
     probs.iter_mut().for_each(|p| *p /= sum);
+    // A fraction just below 1 can round u up to the sum, past every share:
+    // the last action keeps it.
     (action, z[action] - max - sum.ln())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Quota;
+    use super::{Quota, draw};
+
+    /// Evenly spaced fractions (k + ½)/M land in each action's share in
+    /// proportion to its probability, to within one fraction: an exact check
+    /// of the inversion, no sampling error. Shares are half-open, and a
+    /// fraction that rounds up to the sum goes to the last action.
+    #[test]
+    fn inversion_gives_each_action_its_probability() {
+        let z = [0.3, -1.2, 0.8, 0.0];
+        let m = 100_000;
+        let mut counts = [0usize; 4];
+        let mut probs = [0.0; 4];
+        for k in 0..m {
+            let (a, log_prob) = draw(&z, &mut probs, (k as f64 + 0.5) / m as f64);
+            counts[a] += 1;
+            assert!((log_prob - probs[a].ln()).abs() < 1e-12);
+        }
+        let total: f64 = z.iter().map(|l: &f64| l.exp()).sum();
+        for (i, c) in counts.iter().enumerate() {
+            let p = z[i].exp() / total;
+            assert!((probs[i] - p).abs() < 1e-15);
+            assert!((*c as f64 / m as f64 - p).abs() <= 1.0 / m as f64, "action {i}: {c} of {m}, π = {p}");
+        }
+        // Two equal logits: the first owns [0, ½), so ½ itself is the second's.
+        assert_eq!(draw(&[0.0, 0.0], &mut [0.0; 2], 0.5).0, 1);
+        assert_eq!(draw(&[0.0, 0.0], &mut [0.0; 2], 0.0).0, 0);
+        // The fraction 1 (u equal to the sum) falls past every share.
+        assert_eq!(draw(&z, &mut probs, 1.0).0, 3);
+    }
 
     #[test]
     fn a_quota_starts_another_episode_only_while_it_is_short() {
