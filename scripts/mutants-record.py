@@ -2,6 +2,7 @@
 """Records one crate's cargo-mutants run in mutants/results.json.
 
 Usage: mutants-record.py [--shard K/N] <crate> <mutants.out dir> [file ...]
+       mutants-record.py --check-unchanged <crate> [file ...]
 
 The first run recorded for a crate is its "before"; every later run is its
 "after". A run split into N shards (cargo-mutants --shard K/N, one session
@@ -14,6 +15,7 @@ mutants/equivalent.json gives the reason each survivor is left.
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,6 +39,17 @@ def commit():
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True, check=True).stdout.strip()
     return head + ("+changes" if dirty else "")
+
+
+def unchanged_since(last, krate, files):
+    """Whether the mutated files are as they were in the run `last` recorded:
+    an --iterate run names mutants by file, line and column, so it builds on
+    the last run only if those did not move."""
+    commit = last["commit"]
+    if not re.fullmatch(r"[0-9a-f]{7,40}", commit):
+        return False
+    paths = [f"crates/{krate}/{f}" for f in files]
+    return subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "--", *paths]).returncode == 0
 
 
 def summary(out, last):
@@ -90,6 +103,19 @@ def write(results):
 
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--check-unchanged"]:
+        # mutants.sh asks before an --iterate run: is there a run to build on?
+        krate, files = args[1], args[2:]
+        if os.path.exists(RESULTS):
+            with open(RESULTS, encoding="utf-8") as f:
+                entry = json.load(f).get(krate) or {}
+            last = entry.get("after") or entry.get("before")
+            if last and unchanged_since(last, krate, files):
+                return
+            if last:
+                sys.exit(f"{krate}: its files changed since the run recorded at {last['commit']}; "
+                         "run it again without --iterate")
+        sys.exit(f"{krate}: no recorded run to iterate on")
     shard = None
     if args[:1] == ["--shard"]:
         shard, args = args[1], args[2:]
@@ -101,7 +127,11 @@ def main():
         with open(RESULTS, encoding="utf-8") as f:
             results = json.load(f)
     entry = results.get(krate) or {}
-    run = summary(out, entry.get("after") or entry.get("before"))
+    last = entry.get("after") or entry.get("before")
+    if lines(os.path.join(out, "previously_caught.txt")) and not unchanged_since(last, krate, files):
+        sys.exit(f"{krate}: an --iterate run on files changed since the run it builds on "
+                 f"({last['commit']}): not recorded; run the crate again without --iterate")
+    run = summary(out, last)
     if shard is not None:
         k, n = shard.split("/")
         partial = results.setdefault(krate, {"files": files}).setdefault("partial", {})

@@ -68,9 +68,15 @@ for krate in "${crates[@]}"; do
   out="target/mutants/$krate"
   [ ${#shard[@]} -gt 0 ] && out="target/mutants/$krate/shard-${shard[1]/\//-of-}"
   mkdir -p "$out"
-  if [ ${#iterate[@]} -gt 0 ] && [ ! -f "$out/mutants.out/outcomes.json" ]; then
-    echo "mutants.sh: --iterate needs an earlier run of $krate in $out" >&2
-    exit 2
+  if [ ${#iterate[@]} -gt 0 ]; then
+    if [ ! -f "$out/mutants.out/outcomes.json" ]; then
+      echo "mutants.sh: --iterate needs an earlier run of $krate in $out" >&2
+      exit 2
+    fi
+    # Mutants are named by file, line and column: iterating on moved code would miscount.
+    if ! python3 scripts/mutants-record.py --check-unchanged "$krate" ${FILES[$krate]}; then
+      exit 2
+    fi
   fi
   echo "==> $krate" >&2
   # Status 2 (mutants survived) and 3 (some timed out) are the report, not a failure of the run.
