@@ -292,3 +292,20 @@ fn ppo_takes_one_adam_step_per_minibatch_along_the_clipped_gradient() {
     assert!(gap < 1e-12, "largest difference {gap}");
     assert!((moved.params() - policy.params()).iter().any(|d| d.abs() > 1e-4), "PPO moved");
 }
+
+/// The names chapter 6's tables and `pg train`'s output print.
+#[test]
+fn the_names_are_what_the_tables_print() {
+    use pg_kl_constraint::ppo::Ppo;
+    let rtg = pg_causality::RewardToGo::new;
+    let names = [
+        Update::<Categorical>::name(&NaturalGradient::npg(rtg(), 0.01).unwrap()),
+        Update::<Categorical>::name(&NaturalGradient::trpo(rtg(), 0.02).unwrap()),
+        Update::<Categorical>::name(&Ppo::clip(rtg(), 0.2, 3, 64, 3e-4, 0).unwrap()),
+        Update::<Categorical>::name(&Ppo::kl_penalty(rtg(), 0.01, 3, 64, 3e-4, 0).unwrap()),
+    ];
+    assert_eq!(
+        names,
+        ["NPG, δ = 0.01", "TRPO, δ = 0.02", "PPO, clip ε = 0.2", "PPO, adaptive KL penalty, target 0.01"]
+    );
+}
