@@ -259,3 +259,30 @@ fn with_a_discount_below_one_bootstrapping_at_a_time_limit_has_a_finite_fixed_po
     }
     assert_abs_diff_eq!(v, endless, epsilon = 1e-6);
 }
+
+/// The names chapter 3's tables and `pg train`'s output print, and the
+/// settings the value baseline reports.
+#[test]
+fn the_names_and_settings_are_what_the_tables_print() {
+    use pg_baselines::{MeanBaseline, OptimalBaseline};
+    use pg_core::policy::TabularSoftmax;
+    use pg_likelihood_ratio::Estimator;
+    let name = |e: &dyn Estimator<TabularSoftmax>| e.name();
+    assert_eq!(name(&MeanBaseline { leave_one_out: true }), "mean baseline (leave one out)");
+    assert_eq!(name(&MeanBaseline { leave_one_out: false }), "mean baseline (own return included)");
+    assert_eq!(name(&OptimalBaseline { leave_one_out: true }), "optimal constant baseline (leave one out)");
+    assert_eq!(
+        name(&OptimalBaseline { leave_one_out: false }),
+        "optimal constant baseline (own trajectory included)"
+    );
+    let affine =
+        ValueBaseline::new(ValueFunction::new(3, &[], 0.1, 1, &mut seeded(0)).unwrap(), 0.9).unwrap();
+    assert_eq!((affine.gamma(), affine.lambda()), (0.9, None));
+    assert_eq!(name(&affine), "value baseline (affine V, γ = 0.9)");
+    let deep = ValueBaseline::new(ValueFunction::new(3, &[16, 8], 0.1, 1, &mut seeded(0)).unwrap(), 0.99)
+        .unwrap()
+        .with_gae(0.95)
+        .unwrap();
+    assert_eq!(deep.lambda(), Some(0.95));
+    assert_eq!(name(&deep), "GAE (λ = 0.95, V with hidden layers [16, 8], γ = 0.99)");
+}
