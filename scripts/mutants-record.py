@@ -135,6 +135,10 @@ def main():
     if shard is not None:
         k, n = shard.split("/")
         partial = results.setdefault(krate, {"files": files}).setdefault("partial", {})
+        stale = [s for s, r in partial.items() if not unchanged_since(r, krate, files)]
+        for s in stale:
+            print(f"{krate}: slice {s} ran on other code ({partial[s]['commit']}); dropped")
+            del partial[s]
         partial[shard] = run
         done = [s for s in partial if s.split("/")[1] == n]
         print(f"{krate}: shard {shard} recorded; {len(done)} of {n} shards done")

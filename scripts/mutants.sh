@@ -82,8 +82,9 @@ for krate in "${crates[@]}"; do
   # Status 2 (mutants survived) and 3 (some timed out) are the report, not a failure of the run.
   status=0
   # The tree as cargo-mutants copies it now: later edits do not reach this run.
+  # "+changes" marks uncommitted edits to the crate itself.
   commit=$(git rev-parse --short HEAD)
-  [ -n "$(git status --porcelain --untracked-files=no)" ] && commit="$commit+changes"
+  [ -n "$(git status --porcelain --untracked-files=no -- "crates/$krate")" ] && commit="$commit+changes"
   CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" "${shard[@]}" ${shard:+--sharding round-robin} || status=$?
   case $status in 0 | 2 | 3) ;; *) exit "$status" ;; esac
   MUTANTS_COMMIT=$commit python3 scripts/mutants-record.py "${shard[@]}" "$krate" "$out/mutants.out" ${FILES[$krate]}
