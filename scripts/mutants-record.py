@@ -52,7 +52,7 @@ def unchanged_since(last, krate, files):
     return subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "--", *paths]).returncode == 0
 
 
-def summary(out, last):
+def summary(out, last, krate, files):
     """The run in `out`; `last` is the crate's latest record, which an
     --iterate run builds on."""
     with open(os.path.join(out, "outcomes.json"), encoding="utf-8") as f:
@@ -70,6 +70,9 @@ def summary(out, last):
     if previously:
         if last is None:
             sys.exit(f"{out}: an --iterate run, but no earlier run of the crate is recorded")
+        if not unchanged_since(last, krate, files):
+            sys.exit(f"{krate}: an --iterate run on files changed since the run it builds on "
+                     f"({last['commit']}): not recorded; run the crate again without --iterate")
         skipped = last["caught"] + last["timeout"] + last["unviable"]
         if len(previously) != skipped:
             sys.exit(f"{out}: {len(previously)} mutants skipped as previously caught, "
@@ -128,10 +131,7 @@ def main():
             results = json.load(f)
     entry = results.get(krate) or {}
     last = entry.get("after") or entry.get("before")
-    if lines(os.path.join(out, "previously_caught.txt")) and not unchanged_since(last, krate, files):
-        sys.exit(f"{krate}: an --iterate run on files changed since the run it builds on "
-                 f"({last['commit']}): not recorded; run the crate again without --iterate")
-    run = summary(out, last)
+    run = summary(out, last, krate, files)
     if shard is not None:
         k, n = shard.split("/")
         partial = results.setdefault(krate, {"files": files}).setdefault("partial", {})

@@ -14,8 +14,6 @@ use std::path::Path;
 pub struct Run {
     /// The commit it ran on (`+changes` when the tree had edits).
     pub commit: String,
-    /// The day it ended.
-    pub date: String,
     /// Mutants the crate's tests failed on, or that timed out.
     pub caught: usize,
     /// Mutants that did not build: they say nothing about the tests.
@@ -49,7 +47,6 @@ impl Run {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Run {
             commit: text("commit")?,
-            date: text("date")?,
             // A mutant that makes the tests run past their time limit is caught.
             caught: count("caught")? + count("timeout")?,
             unviable: count("unviable")?,
@@ -230,7 +227,6 @@ mod tests {
     fn run(caught: usize, missed: &[&str]) -> Run {
         Run {
             commit: "abc".into(),
-            date: "2026-12-02".into(),
             caught,
             unviable: 1,
             missed: missed.iter().map(|m| m.to_string()).collect(),
