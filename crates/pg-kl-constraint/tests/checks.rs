@@ -241,3 +241,87 @@ fn one_parameter_step_moves_a_saturated_softmax_little_and_a_narrow_gaussian_muc
     }
     assert!(moved(0.1) > 99.0 * moved(1.0));
 }
+
+/// What the constrained updates read from a row is the policy's own
+/// distribution: for a softmax and for Gaussians of 1, 2 and 3 action
+/// dimensions (σ free or state-dependent), a row is (μ, log σ), D of each,
+/// `log_prob_row` is `Policy::log_prob` at every step, and `push_forward`
+/// moves the rows as central differences of `rows` along v do.
+#[test]
+fn a_row_is_the_policys_own_distribution_and_moves_with_theta() {
+    fn check<P: Head>(policy: &P, samples: &Samples<P::Action>, width: usize, seed: u64) {
+        let work = &mut MlpBatch::default();
+        let rows = policy.rows(samples.steps.obs.view(), work);
+        assert_eq!(rows.dim(), (samples.len(), width));
+        for ((row, a), obs) in
+            rows.rows().into_iter().zip(&samples.steps.actions).zip(samples.steps.obs.rows())
+        {
+            let (ours, own) = (P::log_prob_row(row, a, 0.0, None), policy.log_prob(obs, a));
+            assert!((ours - own).abs() < 1e-12, "{ours} against {own}");
+        }
+        let v = direction(policy.num_params(), seed + 5, 1.0);
+        let pushed = policy.push_forward(work, &v);
+        let h = 1e-5;
+        let at = |sign: f64| {
+            moved(policy, &(&v * (sign * h))).rows(samples.steps.obs.view(), &mut MlpBatch::default())
+        };
+        let numeric = (at(1.0) - at(-1.0)) / (2.0 * h);
+        assert_eq!(pushed.dim(), numeric.dim());
+        let gap = (&pushed - &numeric).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        assert!(gap < 1e-6, "largest difference {gap:e}");
+    }
+    for seed in 0..4 {
+        let (p, s) = softmax_case(seed);
+        check(&p, &s, 3, seed);
+        for act_dim in 1..=3 {
+            for state_std in [false, true] {
+                let rng = &mut seeded(seed);
+                let mut p = if state_std {
+                    Gaussian::mlp_state_std(3, &[4], act_dim, -0.3, rng)
+                } else {
+                    Gaussian::mlp(3, &[4], act_dim, -0.3, rng)
+                };
+                let theta = direction(p.num_params(), seed + 11, 0.6);
+                p.params_mut().assign(&theta);
+                let b = random_batch(3, 3, 4, seed + 1, |rng| {
+                    Array1::from_shape_fn(act_dim, |_| rng.random_range(-1.5..1.5))
+                });
+                check(&p, &Samples::new(&p, &b, &random_advantages(&b, seed + 2)), 2 * act_dim, seed);
+            }
+        }
+    }
+}
+
+/// A batch's samples are empty exactly when they hold no step.
+#[test]
+fn samples_know_whether_they_are_empty() {
+    let (_, s) = softmax_case(0);
+    assert!(!s.is_empty() && s.len() == 12);
+    let none = s.select(&[]);
+    assert!(none.is_empty() && none.steps.actions.is_empty() && none.old_log_probs.is_empty());
+}
+
+/// Conjugate gradient stops at the first iteration whose residual is
+/// within `tol` · ‖b‖, a tolerance relative to b: scaling b scales x and
+/// leaves the iterations as they were.
+#[test]
+fn conjugate_gradient_stops_at_a_tolerance_relative_to_b() {
+    let n = 20;
+    let rng = &mut seeded(3);
+    let b_mat = Array2::from_shape_fn((n, n), |_| rng.random_range(-1.0..1.0));
+    let a = b_mat.t().dot(&b_mat) / n as f64 + Array2::<f64>::eye(n) * 0.01;
+    let b = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
+    let tol = 1e-3;
+    let norm = |v: &Array1<f64>| v.dot(v).sqrt();
+    for scale in [1e-6, 1.0, 1e6] {
+        let b = &b * scale;
+        let cg = conjugate_gradient(|v| a.dot(v), &b, 10 * n, tol);
+        assert!(cg.residual <= tol * norm(&b), "scale {scale}: {} left", cg.residual);
+        assert!(cg.iterations > 1, "scale {scale}: a test of the stopping rule needs iterations");
+        let before = conjugate_gradient(|v| a.dot(v), &b, cg.iterations - 1, tol);
+        assert!(before.residual > tol * norm(&b), "scale {scale}: could have stopped earlier");
+        assert!((cg.residual - norm(&(&b - &a.dot(&cg.x)))).abs() < 1e-6 * tol * norm(&b));
+        let unscaled = conjugate_gradient(|v| a.dot(v), &(&b / scale), 10 * n, tol);
+        assert_eq!(cg.iterations, unscaled.iterations, "scale {scale}");
+    }
+}

@@ -191,7 +191,6 @@ fn the_damping_enters_the_fisher_product_and_the_steps_length() {
     assert_eq!(stats.get("fisher_states"), Some(samples.len() as f64));
 }
 
-/// Reward-to-go advantages, as the TRPO update above computes them.
 /// The batch's samples with reward-to-go advantages, and the surrogate's
 /// gradient g at the policy that drew them.
 fn samples_and_g(policy: &Categorical, batch: &Batch<usize>) -> (Samples<usize>, Array1<f64>) {
@@ -244,53 +243,38 @@ fn trpo_restores_the_old_policy_after_rejecting_a_real_step() {
 #[test]
 fn the_kl_penalty_doubles_or_halves_beta_by_the_measured_kl() {
     let (policy, batch, _) = cartpole_samples(6);
-    let kl_of = |target: f64| -> (f64, f64) {
+    let kl_of = |target: f64, lr: f64| -> (f64, f64) {
         let mut ppo =
-            pg_kl_constraint::ppo::Ppo::kl_penalty(pg_causality::RewardToGo::new(), target, 2, 64, 0.01, 0)
+            pg_kl_constraint::ppo::Ppo::kl_penalty(pg_causality::RewardToGo::new(), target, 2, 64, lr, 0)
                 .unwrap();
         let mut moved = policy.clone();
         let stats = ppo.update(&mut moved, &batch, 0).unwrap();
         (stats.get("kl").unwrap(), stats.get("beta").unwrap())
     };
-    // The update does not depend on the target (β starts at 1): measure its KL once.
-    let (kl, _) = kl_of(1.0);
+    // The update does not depend on the target (β starts at 1): measure its KL
+    // once. On the edges, KL = 1.5 × target and KL = target / 1.5, β stays;
+    // in floating point 1.5 × t misses some numbers, so the step size is
+    // chosen to give a KL that both edges reach exactly.
+    let (lr, kl, upper, lower) = [0.01, 0.011, 0.012, 0.013, 0.014]
+        .into_iter()
+        .find_map(|lr| {
+            let (kl, _) = kl_of(1.0, lr);
+            Some((lr, kl, edge(kl, |t| 1.5 * t)?, edge(kl, |t| t / 1.5)?))
+        })
+        .expect("a KL on both edges");
     assert!(kl > 0.0);
-    assert_eq!(kl_of(kl / 2.0), (kl, 2.0), "KL above 1.5 × target");
-    assert_eq!(kl_of(kl * 2.0), (kl, 0.5), "KL below target / 1.5");
-    assert_eq!(kl_of(kl), (kl, 1.0), "KL near the target");
+    assert_eq!(kl_of(kl / 2.0, lr), (kl, 2.0), "KL above 1.5 × target");
+    assert_eq!(kl_of(kl * 2.0, lr), (kl, 0.5), "KL below target / 1.5");
+    assert_eq!(kl_of(kl, lr), (kl, 1.0), "KL near the target");
+    assert_eq!(kl_of(upper, lr), (kl, 1.0), "KL = 1.5 × {upper}");
+    assert_eq!(kl_of(lower, lr), (kl, 1.0), "KL = {lower} / 1.5");
 }
 
-/// PPO's loop: with one minibatch holding every step, each epoch is one Adam
-/// step along the clipped objective's gradient at the current policy, from
-/// advantages computed once at θ_old.
-#[test]
-fn ppo_takes_one_adam_step_per_minibatch_along_the_clipped_gradient() {
-    use pg_core::optim::{Adam, Optimizer};
-    let (policy, batch, _) = cartpole_samples(7);
-    let (epsilon, epochs, lr) = (0.2, 3, 0.01);
-    let (samples, _) = samples_and_g(&policy, &batch);
-    let mut ppo = pg_kl_constraint::ppo::Ppo::clip(
-        pg_causality::RewardToGo::new(),
-        epsilon,
-        epochs,
-        samples.len(),
-        lr,
-        0,
-    )
-    .unwrap();
-    let mut moved = policy.clone();
-    ppo.update(&mut moved, &batch, 0).unwrap();
-    let mut expected = policy.clone();
-    let mut adam = Adam::new(lr).unwrap();
-    let work = &mut MlpBatch::default();
-    for _ in 0..epochs {
-        let mut g = Array1::zeros(policy.num_params());
-        clipped_objective(&expected, &samples, epsilon, work, Some(&mut g));
-        adam.ascend(expected.params_mut(), &g);
-    }
-    let gap = (moved.params() - expected.params()).iter().fold(0.0f64, |m, d| m.max(d.abs()));
-    assert!(gap < 1e-12, "largest difference {gap}");
-    assert!((moved.params() - policy.params()).iter().any(|d| d.abs() > 1e-4), "PPO moved");
+/// A target t with `bound(t) == kl` in floating point, if one of the
+/// neighbours of the real solution is.
+fn edge(kl: f64, bound: impl Fn(f64) -> f64) -> Option<f64> {
+    let guess = kl * kl / bound(kl);
+    (-64i64..=64).map(|k| f64::from_bits((guess.to_bits() as i64 + k) as u64)).find(|t| bound(*t) == kl)
 }
 
 /// The names chapter 6's tables and `pg train`'s output print.
@@ -308,4 +292,173 @@ fn the_names_are_what_the_tables_print() {
         names,
         ["NPG, δ = 0.01", "TRPO, δ = 0.02", "PPO, clip ε = 0.2", "PPO, adaptive KL penalty, target 0.01"]
     );
+}
+
+/// NPG takes its full step and reports what it bought: the ratio
+/// surrogate after the step minus before, on the batch's own samples.
+#[test]
+fn npg_reports_the_surrogate_gain_of_its_step() {
+    let (policy, batch, _) = cartpole_samples(8);
+    let (samples, _) = samples_and_g(&policy, &batch);
+    let mut npg = NaturalGradient::npg(pg_causality::RewardToGo::new(), 0.01).unwrap();
+    let mut moved = policy.clone();
+    let stats = npg.update(&mut moved, &batch, 0).unwrap();
+    let work = &mut MlpBatch::default();
+    let gain = ratio_surrogate(&moved, &samples, work, None) - ratio_surrogate(&policy, &samples, work, None);
+    let reported = stats.get("improvement").unwrap();
+    assert!(gain > 0.0 && (reported - gain).abs() < 1e-12 * gain, "{reported} against {gain}");
+    assert_eq!(stats.get("step_fraction"), Some(1.0));
+    assert!((stats.get("kl").unwrap() - mean_kl(&moved, &samples, work, None)).abs() < 1e-15);
+}
+
+/// A zero gradient gives a zero natural step, not ∞ · 0.
+#[test]
+fn a_zero_gradient_gives_a_zero_natural_step() {
+    let (policy, _, samples) = cartpole_samples(9);
+    let step = natural_step(&policy, &samples, &Array1::zeros(policy.num_params()), 0.01, 10, 0.1);
+    assert!(step.direction.iter().all(|x| *x == 0.0), "{:?}", step.direction);
+    assert_eq!((step.quadratic_kl, step.residual), (0.0, 0.0));
+}
+
+/// The clip range must lie strictly between 0 and 1; the error names the flag.
+#[test]
+fn ppo_refuses_a_clip_range_outside_zero_to_one() {
+    use pg_kl_constraint::ppo::Ppo;
+    for epsilon in [0.0, 1.0, -0.2, 1.5, f64::NAN, f64::INFINITY] {
+        let err = Ppo::clip(pg_causality::RewardToGo::new(), epsilon, 3, 64, 3e-4, 0).unwrap_err();
+        assert!(err.to_string().contains("clip"), "{err}");
+    }
+    for epsilon in [1e-6, 0.2, 0.999] {
+        assert!(Ppo::clip(pg_causality::RewardToGo::new(), epsilon, 3, 64, 3e-4, 0).is_ok(), "{epsilon}");
+    }
+}
+
+/// The clip fraction PPO reports: the share of steps whose ratio lies
+/// outside [1 − ε, 1 + ε], counted here from the log-probabilities; none at
+/// θ_old, where every ratio is 1.
+#[test]
+fn the_clip_fraction_counts_ratios_outside_the_range() {
+    use pg_kl_constraint::Head;
+    use pg_kl_constraint::ppo::clip_fraction;
+    let (policy, _, samples) = cartpole_samples(11);
+    let work = &mut MlpBatch::default();
+    assert_eq!(clip_fraction(&policy, &samples, 0.2, work), 0.0);
+    let mut moved = policy.clone();
+    let n = moved.num_params();
+    *moved.params_mut() += &Array1::from_shape_fn(n, |i| 0.1 * (i as f64).sin());
+    let rows = moved.rows(samples.steps.obs.view(), work);
+    let ratios: Vec<f64> = rows
+        .rows()
+        .into_iter()
+        .zip(&samples.steps.actions)
+        .zip(&samples.old_log_probs)
+        .map(|((row, a), old)| (Categorical::log_prob_row(row, a, 0.0, None) - old).exp())
+        .collect();
+    // ε between two neighbouring |ρ − 1|, at a quarter, half and three quarters of the steps.
+    let mut gaps: Vec<f64> = ratios.iter().map(|r| (r - 1.0).abs()).collect();
+    gaps.sort_by(f64::total_cmp);
+    for k in [gaps.len() / 4, gaps.len() / 2, 3 * gaps.len() / 4] {
+        let epsilon = 0.5 * (gaps[k - 1] + gaps[k]);
+        let outside = ratios.iter().filter(|r| (*r - 1.0).abs() > epsilon).count();
+        assert!(gaps[k - 1] < gaps[k] && outside == gaps.len() - k, "ε = {epsilon}");
+        let fraction = clip_fraction(&moved, &samples, epsilon, work);
+        assert!((fraction - outside as f64 / ratios.len() as f64).abs() < 1e-15, "ε = {epsilon}: {fraction}");
+        // A ratio exactly on the edge, |ρ − 1| = ε, is inside.
+        let on_edge = clip_fraction(&moved, &samples, gaps[k], work);
+        let beyond = gaps.iter().filter(|g| **g > gaps[k]).count();
+        assert!((on_edge - beyond as f64 / ratios.len() as f64).abs() < 1e-15, "ε = {}: {on_edge}", gaps[k]);
+    }
+}
+
+/// PPO's update on one of chapter 6's CartPole batches, with one minibatch
+/// holding every step, against `epochs` Adam steps taken here, each along
+/// `direction` at the current policy from advantages computed once at
+/// θ_old; returns the largest difference of the two θ.
+fn ppo_against_adam_steps(
+    seed: u64,
+    epochs: usize,
+    lr: f64,
+    make: impl FnOnce(usize) -> pg_kl_constraint::ppo::Ppo<pg_causality::RewardToGo>,
+    mut direction: impl FnMut(&Categorical, &Samples<usize>, &mut MlpBatch) -> Array1<f64>,
+) -> f64 {
+    use pg_core::optim::{Adam, Optimizer};
+    let (policy, batch, _) = cartpole_samples(seed);
+    let (samples, _) = samples_and_g(&policy, &batch);
+    let mut moved = policy.clone();
+    make(samples.len()).update(&mut moved, &batch, 0).unwrap();
+    assert!((moved.params() - policy.params()).iter().any(|d| d.abs() > 1e-4), "PPO moved");
+    let mut expected = policy.clone();
+    let mut adam = Adam::new(lr).unwrap();
+    let work = &mut MlpBatch::default();
+    for _ in 0..epochs {
+        let g = direction(&expected, &samples, work);
+        adam.ascend(expected.params_mut(), &g);
+    }
+    (moved.params() - expected.params()).iter().fold(0.0f64, |m, d| m.max(d.abs()))
+}
+
+fn clipped_gradient(
+    policy: &Categorical,
+    samples: &Samples<usize>,
+    epsilon: f64,
+    work: &mut MlpBatch,
+) -> Array1<f64> {
+    let mut g = Array1::zeros(policy.num_params());
+    clipped_objective(policy, samples, epsilon, work, Some(&mut g));
+    g
+}
+
+/// PPO's loop: each epoch is one Adam step along the clipped objective's
+/// gradient at the current policy, from advantages computed once at θ_old.
+#[test]
+fn ppo_takes_one_adam_step_per_minibatch_along_the_clipped_gradient() {
+    use pg_kl_constraint::ppo::Ppo;
+    let (epsilon, epochs, lr) = (0.2, 3, 0.01);
+    let make = |m| Ppo::clip(pg_causality::RewardToGo::new(), epsilon, epochs, m, lr, 0).unwrap();
+    let gap = ppo_against_adam_steps(7, epochs, lr, make, |p, s, w| clipped_gradient(p, s, epsilon, w));
+    assert!(gap < 1e-12, "largest difference {gap}");
+}
+
+/// `max_grad_norm` rescales a minibatch gradient longer than the bound to
+/// exactly that length before Adam sees it, and leaves shorter ones alone.
+#[test]
+fn ppo_rescales_a_long_gradient_to_the_bound() {
+    use pg_kl_constraint::ppo::Ppo;
+    let (policy, batch, _) = cartpole_samples(10);
+    let (_, g) = samples_and_g(&policy, &batch);
+    let (epsilon, epochs, lr) = (0.2, 3, 0.01);
+    let length = g.dot(&g).sqrt();
+    for max in [length / 10.0, length * 10.0] {
+        let make = |m| {
+            let ppo = Ppo::clip(pg_causality::RewardToGo::new(), epsilon, epochs, m, lr, 0).unwrap();
+            ppo.with_max_grad_norm(max).unwrap()
+        };
+        let gap = ppo_against_adam_steps(10, epochs, lr, make, |p, s, w| {
+            let g = clipped_gradient(p, s, epsilon, w);
+            let norm = g.dot(&g).sqrt();
+            if norm > max { g * (max / norm) } else { g }
+        });
+        assert!(gap < 1e-12, "bound {max}: largest difference {gap}");
+    }
+}
+
+/// The penalised objective's loop: each epoch is one Adam step along
+/// ∇L − β ∇D̄ at the current policy (β = 1 in the first update). The KL
+/// term's gradient is zero at θ_old, so the epochs after the first tell its
+/// sign.
+#[test]
+fn the_kl_penalty_subtracts_beta_times_the_kl_gradient() {
+    use pg_kl_constraint::ppo::Ppo;
+    let (epochs, lr) = (4, 0.05);
+    let make = |m| Ppo::kl_penalty(pg_causality::RewardToGo::new(), 0.01, epochs, m, lr, 0).unwrap();
+    let mut penalty = 0.0f64;
+    let gap = ppo_against_adam_steps(12, epochs, lr, make, |p, s, w| {
+        let (mut g, mut kl_grad) = (Array1::zeros(p.num_params()), Array1::zeros(p.num_params()));
+        ratio_surrogate(p, s, w, Some(&mut g));
+        mean_kl(p, s, w, Some(&mut kl_grad));
+        penalty = penalty.max(kl_grad.dot(&kl_grad).sqrt());
+        g - kl_grad
+    });
+    assert!(gap < 1e-12, "largest difference {gap}");
+    assert!(penalty > 1e-3, "the penalty must matter: ‖∇D̄‖ ≤ {penalty}");
 }
