@@ -44,12 +44,14 @@ def commit():
 def unchanged_since(last, krate, files):
     """Whether the mutated files are as they were in the run `last` recorded:
     an --iterate run names mutants by file, line and column, so it builds on
-    the last run only if those did not move."""
-    commit = last["commit"]
-    if not re.fullmatch(r"[0-9a-f]{7,40}", commit):
+    the last run only if those did not move. A run combined from slices
+    names each slice's commit, separated by commas."""
+    commits = last["commit"].split(",")
+    if not all(re.fullmatch(r"[0-9a-f]{7,40}", c) for c in commits):
         return False
     paths = [f"crates/{krate}/{f}" for f in files]
-    return subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "--", *paths]).returncode == 0
+    return all(subprocess.run(["git", "-C", ROOT, "diff", "--quiet", c, "--", *paths]).returncode == 0
+               for c in commits)
 
 
 def summary(out, last, krate, files):

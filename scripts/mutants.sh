@@ -16,23 +16,26 @@
 # the crate's last run did not catch (after new tests, say). --shard K/N
 # runs the K-th of N slices (round robin) of each crate's mutants, so that a
 # long crate can be run in pieces; the record counts the crate once all N
-# slices are in. The book's page
+# slices are in, and a later --iterate starts from all of them. The book's page
 # "How we know" shows the table; mutants/equivalent.json says why each
 # survivor is left. The test command does not run this: on two cores the
 # whole list takes hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A FILES=() OPT=()
+declare -A FILES=() OPT=() SKIP=()
 ORDER=()
-while read -r krate files; do
+while read -r krate words; do
   case $krate in '' | '#'*) continue ;; esac
-  if [[ $files == opt-level=* ]]; then
-    OPT[$krate]=${files%% *}
-    OPT[$krate]=${OPT[$krate]#opt-level=}
-    files=${files#* }
-  fi
-  FILES[$krate]=$files
+  files=
+  for w in $words; do
+    case $w in
+      opt-level=*) OPT[$krate]=${w#opt-level=} ;;
+      skip=*) SKIP[$krate]=${w#skip=} ;;
+      *) files="$files $w" ;;
+    esac
+  done
+  FILES[$krate]=${files# }
   ORDER+=("$krate")
 done <mutants/scope.txt
 
@@ -69,7 +72,17 @@ for krate in "${crates[@]}"; do
   [ ${#shard[@]} -gt 0 ] && out="target/mutants/$krate/shard-${shard[1]/\//-of-}"
   mkdir -p "$out"
   if [ ${#iterate[@]} -gt 0 ]; then
-    if [ ! -f "$out/mutants.out/outcomes.json" ]; then
+    if [ ! -f "$out/mutants.out/outcomes.json" ] && compgen -G "$out/shard-*/mutants.out/outcomes.json" >/dev/null; then
+      # A crate run in slices: the first --iterate starts from all of them.
+      # Whatever they caught, timed out on or could not build is skipped; the
+      # recorder checks the count against the crate's record.
+      mkdir -p "$out/mutants.out"
+      # (A slice without timeouts, say, has no such file.)
+      { cat "$out"/shard-*/mutants.out/{caught,timeout,unviable,previously_caught}.txt 2>/dev/null || true; } |
+        sort -u >"$out/mutants.out/previously_caught.txt"
+      : >"$out/mutants.out/caught.txt"
+      : >"$out/mutants.out/unviable.txt"
+    elif [ ! -f "$out/mutants.out/outcomes.json" ]; then
       echo "mutants.sh: --iterate needs an earlier run of $krate in $out" >&2
       exit 2
     fi
@@ -85,7 +98,12 @@ for krate in "${crates[@]}"; do
   # "+changes" marks uncommitted edits to the crate itself.
   commit=$(git rev-parse --short HEAD)
   [ -n "$(git status --porcelain --untracked-files=no -- "crates/$krate")" ] && commit="$commit+changes"
-  CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" "${shard[@]}" ${shard:+--sharding round-robin} || status=$?
+  # Tests the scope names with skip= do not run on the mutants (slow checks of the book's output).
+  skip=()
+  names=${SKIP[$krate]:-}
+  for t in ${names//,/ }; do skip+=(--skip "$t"); done
+  [ ${#skip[@]} -gt 0 ] && skip=(-- -- "${skip[@]}")
+  CARGO_PROFILE_TEST_OPT_LEVEL=${OPT[$krate]:-2} cargo mutants -p "$krate" "${args[@]}" --output "$out" --no-shuffle "${iterate[@]}" "${shard[@]}" ${shard:+--sharding round-robin} "${skip[@]}" || status=$?
   case $status in 0 | 2 | 3) ;; *) exit "$status" ;; esac
   MUTANTS_COMMIT=$commit python3 scripts/mutants-record.py "${shard[@]}" "$krate" "$out/mutants.out" ${FILES[$krate]}
 done

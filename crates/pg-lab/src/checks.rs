@@ -73,7 +73,8 @@ fn crate_dir(root: &Path, krate: &str) -> PathBuf {
     if krate == "pg-tests" { root.join("tests") } else { root.join("crates").join(krate) }
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every `.rs` file under `dir`, sorted, into `out`.
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();

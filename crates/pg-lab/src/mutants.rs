@@ -62,6 +62,8 @@ pub struct Crate {
     pub name: String,
     /// The files mutated, relative to the crate.
     pub files: Vec<String>,
+    /// Tests left out of the mutants' runs (`skip=` in the scope).
+    pub skipped: Vec<String>,
     /// Its first recorded run.
     pub before: Option<Run>,
     /// Its latest run, when there is more than one.
@@ -112,8 +114,16 @@ pub fn load(root: &Path) -> Result<Record, String> {
     for line in read(&dir.join("scope.txt"))?.lines() {
         let mut words = line.split_whitespace();
         let Some(name) = words.next().filter(|w| !w.starts_with('#')) else { continue };
-        // `opt-level=N` is how the script builds the mutants, not a file.
-        let files = words.filter(|w| !w.contains('=')).map(str::to_string).collect();
+        // `opt-level=N` is how the script builds the mutants and `skip=` what it
+        // leaves out of their tests, not files.
+        let words: Vec<&str> = words.collect();
+        let files = words.iter().filter(|w| !w.contains('=')).map(|w| w.to_string()).collect();
+        let skipped = words
+            .iter()
+            .filter_map(|w| w.strip_prefix("skip="))
+            .flat_map(|t| t.split(','))
+            .map(str::to_string)
+            .collect();
         let entry = results.get(name);
         let run = |k: &str| {
             entry
@@ -129,6 +139,7 @@ pub fn load(root: &Path) -> Result<Record, String> {
         crates.push(Crate {
             name: name.to_string(),
             files,
+            skipped,
             before: run("before")?,
             after: run("after")?,
             slices,
@@ -198,6 +209,10 @@ impl Record {
         for c in &self.crates {
             let files = c.files.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
             out.push_str(&format!("- {}: {files}\n", c.name));
+            if !c.skipped.is_empty() {
+                let tests = c.skipped.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+                out.push_str(&format!("  (tests not run on its mutants: {tests})\n"));
+            }
         }
         out.push_str("\n</details>\n\n");
         for c in &self.crates {
@@ -240,6 +255,7 @@ mod tests {
                 Crate {
                     name: "a".into(),
                     files: vec!["src/lib.rs".into()],
+                    skipped: vec![],
                     before: Some(run(3, &["m1"])),
                     after: Some(run(3, &["m1"])),
                     slices: None,
@@ -247,12 +263,27 @@ mod tests {
                 Crate {
                     name: "b".into(),
                     files: vec![],
+                    skipped: vec!["tests::slow".into()],
                     before: Some(run(1, &["m2", "m3"])),
                     after: None,
                     slices: None,
                 },
-                Crate { name: "c".into(), files: vec![], before: None, after: None, slices: None },
-                Crate { name: "d".into(), files: vec![], before: None, after: None, slices: Some((1, 4)) },
+                Crate {
+                    name: "c".into(),
+                    files: vec![],
+                    skipped: vec![],
+                    before: None,
+                    after: None,
+                    slices: None,
+                },
+                Crate {
+                    name: "d".into(),
+                    files: vec![],
+                    skipped: vec![],
+                    before: None,
+                    after: None,
+                    slices: Some((1, 4)),
+                },
             ],
             reasons: vec![("m1".into(), "same value".into()), ("gone".into(), "old".into())],
         };
@@ -262,6 +293,7 @@ mod tests {
         assert!(md.contains("| c | not yet run |"), "{md}");
         assert!(md.contains("| d | 1 of 4 slices run |"), "{md}");
         assert!(md.contains("- a: `src/lib.rs`\n"), "{md}");
+        assert!(md.contains("- b: \n  (tests not run on its mutants: `tests::slow`)\n"), "{md}");
         assert!(md.contains("- `m1`: same value\n"), "{md}");
         assert!(md.contains("survivors not yet examined:\n\n- `m2`\n- `m3`\n"), "{md}");
         // b has not been rerun, so its survivors need no reason yet; the stray one is reported.
@@ -277,6 +309,18 @@ mod tests {
             for f in &c.files {
                 let path = crate::book::workspace_root().join("crates").join(&c.name).join(f);
                 assert!(path.is_file(), "mutants/scope.txt: {} does not exist", path.display());
+            }
+            let src = crate::book::workspace_root().join("crates").join(&c.name).join("src");
+            let mut files = vec![];
+            crate::checks::rust_files(&src, &mut files);
+            let sources: String = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+            for t in &c.skipped {
+                let name = t.rsplit("::").next().unwrap();
+                assert!(
+                    sources.contains(&format!("fn {name}()")),
+                    "mutants/scope.txt skips {t}, not a test of {}",
+                    c.name
+                );
             }
         }
     }
