@@ -250,3 +250,46 @@ fn check_table_verdicts_exact_and_statistical() {
         "{rows:#?}"
     );
 }
+
+/// The batch's b* is the least-squares constant of each component: with
+/// the own trajectory included, one bₖ for all and Σᵢ gᵢₖ (xᵢₖ − bₖ gᵢₖ) = 0
+/// (read back from ĝ = x̄ − b ⊙ ḡ); left out, on batches of two, each
+/// trajectory's bₖ is the other's xₖ / gₖ.
+#[test]
+fn the_batch_optimal_constant_solves_its_least_squares() {
+    let mut mdp = TabularMdp::three_state();
+    let policy = reference_policy();
+    let mut checked = 0;
+    for seed in 0..40 {
+        let batch = Batch::sample(&mut mdp, &policy, 4, &mut seeded(seed));
+        let parts = pg_baselines::estimates_and_scores(&policy, &batch);
+        let n = parts.len() as f64;
+        let zero = Array1::<f64>::zeros(6);
+        let (x_bar, g_bar) =
+            parts.iter().fold((zero.clone(), zero), |(x, g), (xi, gi)| (x + xi / n, g + gi / n));
+        let own = OptimalBaseline { leave_one_out: false }.gradient(&policy, &batch);
+        for k in 0..6 {
+            if g_bar[k].abs() < 1e-3 {
+                continue;
+            }
+            let b = (x_bar[k] - own[k]) / g_bar[k];
+            let normal: f64 = parts.iter().map(|(x, g)| g[k] * (x[k] - b * g[k])).sum();
+            let scale: f64 = parts.iter().map(|(x, g)| (g[k] * x[k]).abs()).sum();
+            assert!(normal.abs() < 1e-9 * (1.0 + scale), "seed {seed}, component {k}: {normal}");
+            checked += 1;
+        }
+        let pair = Batch::sample(&mut mdp, &policy, 2, &mut seeded(seed + 1000));
+        let p = pg_baselines::estimates_and_scores(&policy, &pair);
+        let loo = OptimalBaseline { leave_one_out: true }.gradient(&policy, &pair);
+        let other = |i: usize, k: usize| if p[i].1[k] != 0.0 { p[i].0[k] / p[i].1[k] } else { 0.0 };
+        for k in 0..6 {
+            let expected = 0.5 * (p[0].0[k] - other(1, k) * p[0].1[k] + p[1].0[k] - other(0, k) * p[1].1[k]);
+            assert!(
+                (loo[k] - expected).abs() < 1e-12 * (1.0 + expected.abs()),
+                "seed {seed}, {k}: {}",
+                loo[k]
+            );
+        }
+    }
+    assert!(checked >= 100, "{checked} components checked");
+}

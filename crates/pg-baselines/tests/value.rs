@@ -286,3 +286,42 @@ fn the_names_and_settings_are_what_the_tables_print() {
     assert_eq!(deep.lambda(), Some(0.95));
     assert_eq!(name(&deep), "GAE (λ = 0.95, V with hidden layers [16, 8], γ = 0.99)");
 }
+
+/// Before its Adam steps, `regress` moves V's scale to the targets'
+/// population standard deviation, floored at 10⁻⁶ (1 + |mean|) when they
+/// barely spread: the output layer (its last width + 1 parameters) is
+/// divided by the new scale (the old one is 1). The step size here is too
+/// small to move anything else that far.
+#[test]
+fn regression_rescales_by_the_targets_spread_with_a_floor() {
+    let states: Vec<Array1<f64>> = (0..4).map(|k| array![k as f64 / 4.0]).collect();
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    let spread = [101.0, 102.0, 103.0, 104.0];
+    let flat = [-5.0; 4];
+    for (targets, scale) in [(spread, 1.25f64.sqrt()), (flat, 1e-6 * 6.0)] {
+        let mut value = ValueFunction::new(1, &[3], 1e-12, 1, &mut seeded(5)).unwrap();
+        let n = value.params_mut().len();
+        value.params_mut().slice_mut(ndarray::s![n - 4..]).fill(1.0);
+        value.regress(&views, &targets).unwrap();
+        for w in value.params_mut().slice(ndarray::s![n - 4..]) {
+            assert!((w * scale - 1.0).abs() < 1e-9, "{targets:?}: output weight {w}, expected 1 / {scale}");
+        }
+    }
+}
+
+/// A step that leaves the parameters NaN is an error even when the loss
+/// before it was finite. One tanh unit at a state of 0 with a tiny bias
+/// (h ≈ 10⁻³⁰⁶) and an output weight of 10³⁰⁶: the output and the loss are
+/// finite, but the error sent back to the hidden layer, err · w / M ≈ 5 · 10³⁰⁸, overflows,
+/// and the hidden layer's gradient and Adam's step are NaN.
+#[test]
+fn a_step_that_leaves_the_parameters_non_finite_is_an_error() {
+    let mut value = ValueFunction::new(1, &[1], 0.01, 1, &mut seeded(6)).unwrap();
+    // W, b of the hidden unit, then its output weight and the output bias.
+    value.params_mut().assign(&array![1.0, 1e-306, 1e306, -1000.0]);
+    let states = [array![0.0], array![0.0]];
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    assert!(value.predict(views[0]).is_finite());
+    let err = value.regress(&views, &[0.0, 2.0]).unwrap_err();
+    assert!(matches!(err, PgError::NonFinite { what: "value function", .. }), "{err}");
+}
