@@ -325,3 +325,33 @@ fn a_step_that_leaves_the_parameters_non_finite_is_an_error() {
     let err = value.regress(&views, &[0.0, 2.0]).unwrap_err();
     assert!(matches!(err, PgError::NonFinite { what: "value function", .. }), "{err}");
 }
+
+/// Without a minibatch (or with one at least as large as the batch) every
+/// Adam step is on all the batch's states, so the fit does not depend on the
+/// random stream the minibatches would come from: two value functions with
+/// the same parameters but different streams end equal. With a minibatch
+/// smaller than the batch they draw different states and end apart.
+#[test]
+fn a_minibatch_as_large_as_the_batch_is_the_whole_batch() {
+    let states: Vec<Array1<f64>> = (0..6).map(|k| array![k as f64 / 6.0, (k % 2) as f64]).collect();
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    let targets = [1.0, -2.0, 0.5, 3.0, 2.0, -1.0];
+    let fit = |minibatch: Option<usize>| {
+        let mut ends = Vec::new();
+        for stream in [7, 8] {
+            let mut value = ValueFunction::new(2, &[4], 0.05, 10, &mut seeded(stream)).unwrap();
+            if let Some(size) = minibatch {
+                value = value.with_minibatch(size).unwrap();
+            }
+            // The same starting parameters for both.
+            let start = ValueFunction::new(2, &[4], 0.05, 10, &mut seeded(3)).unwrap();
+            value.params_mut().assign(&start.params());
+            value.regress(&views, &targets).unwrap();
+            ends.push(value.params().to_owned());
+        }
+        (&ends[0] - &ends[1]).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b))
+    };
+    assert_eq!(fit(None), 0.0);
+    assert_eq!(fit(Some(6)), 0.0);
+    assert!(fit(Some(3)) > 1e-6, "minibatches of 3 from different streams should differ");
+}
