@@ -46,11 +46,13 @@ proptest! {
         seed in 0u64..1000,
         shift in -100.0..100.0f64,
         spread in 0.1..50.0f64,
+        hidden in proptest::collection::vec(1usize..6, 0..4),
     ) {
         // With a step size too small to move anything, a refit only rescales:
         // V keeps its shape and moves by the targets' mean (the old shift is 0).
+        // From no hidden layer (the output layer is the whole network) to three.
         let mut rng = seeded(seed);
-        let mut value = ValueFunction::new(2, &[4], 1e-12, 1, &mut rng).unwrap();
+        let mut value = ValueFunction::new(2, &hidden, 1e-12, 1, &mut rng).unwrap();
         let n = value.params().len();
         value.params_mut().assign(&Array1::from_shape_fn(n, |i| (i as f64 * 0.9 + seed as f64).sin()));
         let states = [array![0.3, -0.2], array![1.0, 0.5], array![-0.7, 0.1]];
@@ -354,4 +356,15 @@ fn a_minibatch_as_large_as_the_batch_is_the_whole_batch() {
     assert_eq!(fit(None), 0.0);
     assert_eq!(fit(Some(6)), 0.0);
     assert!(fit(Some(3)) > 1e-6, "minibatches of 3 from different streams should differ");
+}
+
+/// Targets whose spread overflows (finite, with a finite mean of 0, but a
+/// squared deviation beyond f64) are an error: V cannot be scaled to them.
+#[test]
+fn targets_whose_spread_overflows_are_an_error() {
+    let mut value = ValueFunction::new(1, &[2], 0.01, 1, &mut seeded(9)).unwrap();
+    let states = [array![0.0], array![1.0]];
+    let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
+    let err = value.regress(&views, &[1e308, -1e308]).unwrap_err();
+    assert!(matches!(err, PgError::NonFinite { what: "value function", .. }), "{err}");
 }
