@@ -34,6 +34,44 @@ fn adam_climbs_a_concave_quadratic_to_its_top() {
     assert!(Adam::new(-1.0).is_err());
 }
 
+/// Adam step by step against its definition (Kingma and Ba, Algorithm 1, as
+/// an ascent): mₜ = β₁mₜ₋₁ + (1 − β₁)g, vₜ = β₂vₜ₋₁ + (1 − β₂)g²,
+/// θ += α m̂ₜ/(√v̂ₜ + ε) with m̂ₜ = mₜ/(1 − β₁ᵗ), v̂ₜ = vₜ/(1 − β₂ᵗ); β₁ = 0.9,
+/// β₂ = 0.999, ε = 10⁻⁸. Gradients of changing sign and size, including
+/// tiny ones where ε matters. Parameters of another length start afresh.
+#[test]
+fn adam_follows_its_definition_step_by_step() {
+    let grads = [
+        array![1.0, -2.0, 1e-9],
+        array![0.5, 3.0, -1e-9],
+        array![-4.0, 0.0, 2e-9],
+        array![2.0, -1.0, 0.0],
+        array![0.1, 0.2, 1e-8],
+    ];
+    let (lr, b1, b2, eps) = (0.03, 0.9, 0.999, 1e-8);
+    let mut adam = Adam::new(lr).unwrap();
+    let mut theta = array![0.2, -0.1, 0.0];
+    let (mut expected, mut m, mut v) = (theta.clone(), Array1::zeros(3), Array1::<f64>::zeros(3));
+    for (t, g) in grads.iter().enumerate() {
+        let t = t as i32 + 1;
+        m = b1 * &m + (1.0 - b1) * g;
+        v = b2 * &v + (1.0 - b2) * &(g * g);
+        let m_hat = &m / (1.0 - f64::powi(b1, t));
+        let v_hat = &v / (1.0 - f64::powi(b2, t));
+        expected = expected + lr * &m_hat / &(v_hat.mapv(f64::sqrt) + eps);
+        adam.ascend(&mut theta, g);
+        for (a, b) in theta.iter().zip(&expected) {
+            assert!((a - b).abs() <= 1e-15 * (1.0 + b.abs()), "step {t}: {theta} vs {expected}");
+        }
+    }
+    // Two parameters now: the moments and the step count restart, so the
+    // first step is again α g/(|g| + ε).
+    let mut pair = array![1.0, 1.0];
+    adam.ascend(&mut pair, &array![-7.0, 0.25]);
+    let first = [1.0 - lr * 7.0 / (7.0 + eps), 1.0 + lr * 0.25 / (0.25 + eps)];
+    assert!(pair.iter().zip(first).all(|(a, b)| (a - b).abs() < 1e-15), "{pair} vs {first:?}");
+}
+
 #[test]
 fn discounting_weights_step_t_by_gamma_to_the_t() {
     // Not a palindrome: γᵗ and γ^(T−1−t) give different answers (1 + 2·0.5 + 4·0.25 = 3
