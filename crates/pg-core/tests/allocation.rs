@@ -73,12 +73,12 @@ fn a_fresh_batch_reuses_the_buffers_of_a_dropped_one() {
     let mut transposed = Vec::new();
     net.transpose_weights(&params, &mut transposed);
     let x = Array2::from_shape_fn((8, 4), |(i, j)| (i * 4 + j) as f64 * 0.1);
-    // Up to the number of batches kept per thread, each fresh one finds
-    // buffers: grow four and drop them, then four fresh ones allocate only
+    // Four batches' buffers are kept per thread: grow five and drop them,
+    // then four fresh batches find buffers and allocate only
     // their list of four layer widths (32 bytes), not the 8 × (4 + 16 + 16 + 2)
     // activations (2,432 bytes).
     let widths = std::mem::size_of_val(net.sizes());
-    let grown: Vec<MlpBatch> = (0..4)
+    let grown: Vec<MlpBatch> = (0..5)
         .map(|_| {
             let mut b = MlpBatch::default();
             net.forward_append_few(&transposed, x.view(), &mut b);
@@ -95,7 +95,7 @@ fn a_fresh_batch_reuses_the_buffers_of_a_dropped_one() {
         }
     });
     assert_eq!(n, (4, 4 * widths), "allocations (calls, bytes) in four fresh batches");
-    // A fifth finds none left: it grows its own.
+    // The fifth dropped batch's buffers were not kept: a fifth fresh batch grows its own.
     let n = allocations(|| {
         let mut b = MlpBatch::default();
         net.forward_append_few(&transposed, x.view(), &mut b);

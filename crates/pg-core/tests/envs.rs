@@ -23,6 +23,8 @@ fn each_environment_has_its_name_size_and_threshold() {
     assert_eq!((pendulum.name(), pendulum.obs_dim(), pendulum.reset(&mut rng).len()), ("pendulum", 3, 3));
     assert_eq!((stay.name(), stay.obs_dim(), stay.reset(&mut rng).len()), ("stay", 1, 1));
     assert_eq!((mdp.name(), mdp.obs_dim(), mdp.reset(&mut rng).len()), ("mdp", 3, 3));
+    assert_eq!(mdp.one_hot(1), array![0.0, 1.0, 0.0]);
+    assert_eq!(mdp.one_hot(2), array![0.0, 0.0, 1.0]);
     assert_eq!(cartpole.solved_threshold(), Some(475.0));
     assert_eq!(
         (pendulum.solved_threshold(), stay.solved_threshold(), mdp.solved_threshold()),
@@ -117,6 +119,8 @@ fn a_batch_knows_its_size_steps_and_mean_return() {
     let batch = Batch { trajectories: vec![long, short] };
     assert_eq!((batch.len(), batch.num_steps(), batch.is_empty()), (2, 4, false));
     assert_eq!(batch.returns(), vec![6.0, -4.0]);
+    assert_eq!((batch.trajectories[0].len(), batch.trajectories[0].is_empty()), (3, false));
+    assert!(Trajectory::<usize>::start(array![0.0]).is_empty());
     assert_eq!(batch.mean_return(), 1.0);
     assert!(Batch::<usize> { trajectories: vec![] }.is_empty());
 }

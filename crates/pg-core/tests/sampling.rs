@@ -110,6 +110,7 @@ fn gaussians_sample_the_mean_plus_sigma_times_a_standard_normal() {
     let mut state_std = Gaussian::mlp_state_std(2, &[3], 2, -0.2, &mut seeded(5));
     // Weights that make log σ depend on the state.
     state_std.params_mut().mapv_inplace(|p| p + 0.2);
+    assert!(!linear.state_dependent_std() && !mlp.state_dependent_std() && state_std.state_dependent_std());
     let policies = [linear, mlp, state_std];
     for policy in &policies {
         let mut rng: PgRng = seeded(8);
@@ -163,4 +164,34 @@ fn the_tabular_mdp_starts_and_moves_by_inverting_one_uniform() {
     }
     assert!(starts[0] > 300 && starts[1] > 100 && starts[2] == 0, "{starts:?}");
     assert!(moves > 1000);
+}
+
+/// A policy whose parameters became NaN (a diverged update) still samples
+/// without panicking: the last action, with a NaN log-probability that the
+/// training loops report as an error.
+#[test]
+fn a_nan_policy_samples_its_last_action_with_a_nan_log_probability() {
+    let mut policy = Categorical::linear(2, 3);
+    policy.params_mut().fill(f64::NAN);
+    let (a, lp) = policy.sample_with_log_prob(array![0.5, 1.0].view(), &mut seeded(1));
+    assert_eq!(a, 2);
+    assert!(lp.is_nan());
+}
+
+/// A sampled episode records each action's log-probability, and the
+/// policy's log-likelihood of the episode is their sum.
+#[test]
+fn an_episodes_log_likelihood_is_the_sum_of_its_recorded_log_probabilities() {
+    let mut policy = TabularSoftmax::new(3, 2);
+    policy.params_mut().assign(&array![0.4, -0.3, 1.1, 0.2, 0.0, 0.5]);
+    let batch = pg_core::Batch::sample(&mut TabularMdp::three_state(), &policy, 30, &mut seeded(12));
+    for t in &batch.trajectories {
+        let recorded: f64 = t.log_probs.iter().sum();
+        assert!(recorded < 0.0);
+        assert!(
+            (policy.log_likelihood(t) - recorded).abs() < 1e-12,
+            "{} vs {recorded}",
+            policy.log_likelihood(t)
+        );
+    }
 }
