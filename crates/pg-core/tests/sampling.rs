@@ -195,3 +195,23 @@ fn an_episodes_log_likelihood_is_the_sum_of_its_recorded_log_probabilities() {
         );
     }
 }
+
+/// The tabular policy reads the row of the hot state: πθ(a|s) = softmax(θ_{s,·})ₐ,
+/// written out here for each of three states.
+#[test]
+fn the_tabular_policy_reads_the_row_of_the_hot_state() {
+    let mut policy = TabularSoftmax::new(3, 2);
+    let theta = [0.4, -0.3, 1.1, 0.2, -2.0, 0.5];
+    policy.params_mut().assign(&Array1::from(theta.to_vec()));
+    for s in 0..3 {
+        let mut obs = Array1::zeros(3);
+        obs[s] = 1.0;
+        let z = theta[2 * s].exp() + theta[2 * s + 1].exp();
+        let want = [theta[2 * s].exp() / z, theta[2 * s + 1].exp() / z];
+        let got = categorical(&policy, obs.view());
+        for a in 0..2 {
+            assert!((got[a] - want[a]).abs() < 1e-15, "state {s}: {got:?} vs {want:?}");
+            assert!((policy.log_prob(obs.view(), &a) - want[a].ln()).abs() < 1e-14);
+        }
+    }
+}
