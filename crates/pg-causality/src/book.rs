@@ -147,9 +147,9 @@ fn dropped(report: &mut dyn Report) -> Result<(), String> {
         "Exact $\\operatorname{{tr}}\\operatorname{{Cov}}$ of one-trajectory estimates on the three-state MDP, \
          horizon 4. The mixed rewards: each safe action pays (1 in state 0, 2 in state 1), each risky one costs \
          ½; the mostly risky policy takes the risky action with probability {:.3} in both states. In the \
-         first row reward-to-go's variance is {} than REINFORCE's; in the second it is {}: the dropped \
-         terms' covariance with the kept ones is {:.4}, more negative than their own variance {:.4} is \
-         positive.\n\n",
+         first row reward-to-go's variance is {} than REINFORCE's; in the second it is {}: twice the \
+         covariance of the dropped terms with the kept ones is {:.4}, more negative than the dropped terms' \
+         own variance {:.4} is positive.\n\n",
         risky,
         verdict(&rows[0].1),
         verdict(&rows[1].1),

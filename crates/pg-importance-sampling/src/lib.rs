@@ -103,10 +103,10 @@ pub(crate) fn per_decision_weights<P: Policy>(
 
 // ANCHOR: first_order_estimator
 /// (c) The first-order approximation: only the step's own ratio,
-/// wₜ = ρₜ Q̂ₜ. Written as a sum over time steps, the exact gradient also
-/// needs the ratio of the state distributions, pθ(sₜ)/pθ_old(sₜ), which is hard
-/// to get; setting it to 1 leaves an error that vanishes as θ → θ_old and grows
-/// as the policies drift apart.
+/// wₜ = ρₜ Q̂ₜ. The exact gradient, as a sum over time steps, also needs the
+/// ratio of the state distributions, pθ(sₜ)/pθ_old(sₜ), and inside Q̂ₜ the
+/// future steps' ratios ∏_{t<k≤t′} ρₖ; setting both to 1 leaves an error that
+/// vanishes as θ → θ_old and grows as the policies drift apart.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FirstOrder;
 
