@@ -124,3 +124,20 @@ fn a_batch_knows_its_size_steps_and_mean_return() {
     assert_eq!(batch.mean_return(), 1.0);
     assert!(Batch::<usize> { trajectories: vec![] }.is_empty());
 }
+
+/// The horizon ends an episode as a truncation unless the MDP is built with
+/// `horizon_terminates`, and the MDP says which.
+#[test]
+fn the_horizon_truncates_unless_it_is_made_terminal() {
+    let mut rng = seeded(3);
+    for (mdp, terminal) in
+        [(TabularMdp::three_state(), false), (TabularMdp::three_state().horizon_terminates(), true)]
+    {
+        assert_eq!(mdp.horizon_is_terminal(), terminal);
+        // Always the safe action from state 0 or 1: never the terminal state, so the horizon ends it.
+        let mut env = mdp.without_termination();
+        env.reset(&mut rng);
+        let last = (0..4).map(|_| env.step(&0, &mut rng)).last().unwrap();
+        assert_eq!((last.terminated, last.truncated), (terminal, !terminal));
+    }
+}
