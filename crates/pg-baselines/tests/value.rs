@@ -347,7 +347,7 @@ fn a_minibatch_as_large_as_the_batch_is_the_whole_batch() {
             }
             // The same starting parameters for both.
             let start = ValueFunction::new(2, &[4], 0.05, 10, &mut seeded(3)).unwrap();
-            value.params_mut().assign(&start.params());
+            value.params_mut().assign(start.params());
             value.regress(&views, &targets).unwrap();
             ends.push(value.params().to_owned());
         }
