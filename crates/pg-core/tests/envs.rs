@@ -119,6 +119,8 @@ fn a_batch_knows_its_size_steps_and_mean_return() {
     let batch = Batch { trajectories: vec![long, short] };
     assert_eq!((batch.len(), batch.num_steps(), batch.is_empty()), (2, 4, false));
     assert_eq!(batch.returns(), vec![6.0, -4.0]);
+    // 1 + 0.5·2 + 0.25·3.
+    assert_eq!(batch.trajectories[0].discounted_return(0.5), 2.75);
     assert_eq!((batch.trajectories[0].len(), batch.trajectories[0].is_empty()), (3, false));
     assert!(Trajectory::<usize>::start(array![0.0]).is_empty());
     assert_eq!(batch.mean_return(), 1.0);
@@ -140,4 +142,34 @@ fn the_horizon_truncates_unless_it_is_made_terminal() {
         let last = (0..4).map(|_| env.step(&0, &mut rng)).last().unwrap();
         assert_eq!((last.terminated, last.truncated), (terminal, !terminal));
     }
+}
+
+/// CartPole's episode is over once it terminates or reaches its time limit:
+/// a further step without a reset is a programming error and panics, in
+/// both cases.
+#[test]
+fn cartpole_refuses_a_step_after_the_episode_ended() {
+    let step_after = |setup: &dyn Fn(&mut CartPole)| {
+        let mut env = CartPole::new();
+        setup(&mut env);
+        let mut rng = seeded(5);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            env.step(&1, &mut rng);
+        }))
+        .is_err()
+    };
+    // Leaning past the threshold: the next step terminates, the one after panics.
+    assert!(step_after(&|env: &mut CartPole| {
+        env.set_state([0.0, 0.0, 0.3, 0.0], 0);
+        assert!(env.step(&1, &mut seeded(6)).terminated);
+    }));
+    // Upright at step 499 of 500: the next step truncates, the one after panics.
+    assert!(step_after(&|env: &mut CartPole| {
+        env.set_state([0.0; 4], 499);
+        assert!(env.step(&1, &mut seeded(6)).truncated);
+    }));
+    // A step within the episode does not.
+    assert!(!step_after(&|env: &mut CartPole| {
+        env.reset(&mut seeded(4));
+    }));
 }
