@@ -207,3 +207,12 @@ fn policy_distributions_agree_with_log_prob() {
         approx::assert_abs_diff_eq!(policy.log_prob(obs.view(), &a).exp(), *p, epsilon = 1e-15);
     }
 }
+
+/// An action the first policy never takes adds nothing to KL(p ‖ q)
+/// (0 · ln 0 = 0), where q gives it any probability.
+#[test]
+fn an_action_of_probability_zero_adds_nothing_to_the_kl() {
+    let p = Dist::Categorical(vec![0.5, 0.5, 0.0]);
+    let q = Dist::Categorical(vec![0.4, 0.4, 0.2]);
+    approx::assert_abs_diff_eq!(p.kl(&q), 1.25f64.ln(), epsilon = 1e-15);
+}
