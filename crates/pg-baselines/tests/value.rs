@@ -338,6 +338,8 @@ fn a_minibatch_as_large_as_the_batch_is_the_whole_batch() {
     let states: Vec<Array1<f64>> = (0..6).map(|k| array![k as f64 / 6.0, (k % 2) as f64]).collect();
     let views: Vec<ArrayView1<f64>> = states.iter().map(|s| s.view()).collect();
     let targets = [1.0, -2.0, 0.5, 3.0, 2.0, -1.0];
+    // The same starting parameters for both.
+    let start = ValueFunction::new(2, &[4], 0.05, 10, &mut seeded(3)).unwrap();
     let fit = |minibatch: Option<usize>| {
         let mut ends = Vec::new();
         for stream in [7, 8] {
@@ -345,8 +347,6 @@ fn a_minibatch_as_large_as_the_batch_is_the_whole_batch() {
             if let Some(size) = minibatch {
                 value = value.with_minibatch(size).unwrap();
             }
-            // The same starting parameters for both.
-            let start = ValueFunction::new(2, &[4], 0.05, 10, &mut seeded(3)).unwrap();
             value.params_mut().assign(start.params());
             value.regress(&views, &targets).unwrap();
             ends.push(value.params().to_owned());
