@@ -115,15 +115,15 @@ fn a_batch_knows_its_size_steps_and_mean_return() {
         long.push(0usize, 0.0, r, array![0.0], end(k == 2));
     }
     let mut short = Trajectory::start(array![0.0]);
-    short.push(1usize, 0.0, -4.0, array![0.0], end(true));
+    short.push(1usize, 0.0, -5.0, array![0.0], end(true));
     let batch = Batch { trajectories: vec![long, short] };
     assert_eq!((batch.len(), batch.num_steps(), batch.is_empty()), (2, 4, false));
-    assert_eq!(batch.returns(), vec![6.0, -4.0]);
+    assert_eq!(batch.returns(), vec![6.0, -5.0]);
     // 1 + 0.5·2 + 0.25·3.
     assert_eq!(batch.trajectories[0].discounted_return(0.5), 2.75);
     assert_eq!((batch.trajectories[0].len(), batch.trajectories[0].is_empty()), (3, false));
     assert!(Trajectory::<usize>::start(array![0.0]).is_empty());
-    assert_eq!(batch.mean_return(), 1.0);
+    assert_eq!(batch.mean_return(), 0.5);
     assert!(Batch::<usize> { trajectories: vec![] }.is_empty());
 }
 
@@ -172,4 +172,25 @@ fn cartpole_refuses_a_step_after_the_episode_ended() {
     assert!(!step_after(&|env: &mut CartPole| {
         env.reset(&mut seeded(4));
     }));
+}
+
+/// Pendulum's cost wraps the angle as Gymnasium's `angle_normalize` does,
+/// `((θ + π) % (2π)) − π` with Python's `%`: the C remainder (`fmod`, which
+/// is exact), moved into the divisor's sign. With no speed and no torque the
+/// reward is −(wrapped θ)², and it must agree to the bit at angles over many
+/// turns either way (an equivalent-looking `θ − π` rounds differently).
+#[test]
+fn pendulum_wraps_the_angle_like_pythons_remainder() {
+    use std::f64::consts::PI;
+    let python_mod = |a: f64, b: f64| {
+        let r = a % b;
+        if r != 0.0 && (r < 0.0) != (b < 0.0) { r + b } else { r }
+    };
+    for k in -2000..=2000 {
+        let th = k as f64 * 0.0173;
+        let wrapped = python_mod(th + PI, 2.0 * PI) - PI;
+        assert!((-PI..PI).contains(&wrapped), "{th} wraps to {wrapped}");
+        let (_, reward) = Pendulum::dynamics([th, 0.0], 0.0);
+        assert_eq!(reward.to_bits(), (-(wrapped * wrapped)).to_bits(), "θ = {th}");
+    }
 }

@@ -98,6 +98,13 @@ fn step_weights_have_one_slot_per_step() {
     }
     let other = Batch::sample(&mut TabularMdp::three_state(), &TabularSoftmax::new(3, 2), 21, &mut rng);
     assert!(!w.fits(&other));
+    // As many episodes, but one of them a step shorter.
+    let mut shorter = batch.clone();
+    let last =
+        shorter.trajectories.iter_mut().find(|t| t.len() > 1).expect("an episode of two steps or more");
+    (last.obs.pop(), last.actions.pop(), last.rewards.pop(), last.log_probs.pop());
+    assert_eq!(shorter.len(), batch.len());
+    assert!(!w.fits(&shorter));
 }
 
 #[test]
