@@ -49,6 +49,9 @@ fn trajectory_probabilities_sum_to_one() {
     approx::assert_abs_diff_eq!(total, 1.0, epsilon = 1e-12);
     assert!(leaves.iter().any(|(_, t)| t.terminated) && leaves.iter().any(|(_, t)| t.truncated));
     assert!(leaves.iter().all(|(_, t)| t.len() <= mdp.horizon()));
+    // Only what the policy can produce: the MDP never starts in its third
+    // state, and no listed trajectory has probability zero.
+    assert!(leaves.iter().all(|(p, t)| *p > 0.0 && t.obs[0][2] == 0.0));
 }
 
 #[test]

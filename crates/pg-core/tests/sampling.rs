@@ -216,3 +216,17 @@ fn the_tabular_policy_reads_the_row_of_the_hot_state() {
         }
     }
 }
+
+/// A Gaussian with a state-dependent σ has 2·D outputs, D means and D log σ,
+/// which start (biases only, at s = 0) at 0 and at the given log σ.
+#[test]
+fn a_state_dependent_sigma_has_a_mean_and_a_log_sigma_per_action_dimension() {
+    for d in 1..=3 {
+        let policy = Gaussian::mlp_state_std(2, &[4], d, -0.7, &mut seeded(d as u64));
+        assert_eq!((policy.net().output(), policy.act_dim()), (2 * d, d));
+        let Dist::Gaussian { mean, log_std } = policy.dist(array![0.0, 0.0].view()) else {
+            panic!("a Gaussian")
+        };
+        assert_eq!((mean, log_std), (Array1::zeros(d), Array1::from_elem(d, -0.7)));
+    }
+}
