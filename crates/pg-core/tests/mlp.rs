@@ -144,9 +144,9 @@ fn a_batch_follows_the_network_that_uses_it() {
 /// given factor, zero biases.
 #[test]
 fn initial_parameters_follow_the_stated_ranges() {
-    let net = Mlp::new(5, &[7, 3], 2);
-    assert_eq!((net.input(), net.output(), net.sizes()), (5, 2, &[5, 7, 3, 2][..]));
-    assert_eq!(net.num_params(), 7 * 6 + 3 * 8 + 2 * 4);
+    let net = Mlp::new(10, &[20, 12], 3);
+    assert_eq!((net.input(), net.output(), net.sizes()), (10, 3, &[10, 20, 12, 3][..]));
+    assert_eq!(net.num_params(), 20 * 11 + 12 * 21 + 3 * 13);
     let p = Array1::from(net.init(0.1, &mut seeded(3)));
     let mut offset = 0;
     for (l, w) in net.sizes().windows(2).enumerate() {
@@ -155,8 +155,10 @@ fn initial_parameters_follow_the_stated_ranges() {
         let limit = scale * (6.0 / (n_in + n_out) as f64).sqrt();
         let weights = p.slice(s![offset..offset + n_in * n_out]);
         let largest = weights.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        // Within the range, and spread over it (at this seed, the largest of the 6 to 35 draws).
-        assert!(largest <= limit && largest > 0.5 * limit, "layer {l}: largest |w| {largest}, limit {limit}");
+        // Within the range, and reaching close to its end: the largest of the
+        // 36 to 240 draws (the largest of n uniform draws stays below 0.9 of
+        // the range with probability 0.9ⁿ, at most 2 % here; this seed passes).
+        assert!(largest <= limit && largest > 0.9 * limit, "layer {l}: largest |w| {largest}, limit {limit}");
         assert!(weights.iter().any(|v| *v < 0.0) && weights.iter().any(|v| *v > 0.0));
         assert!(p.slice(s![offset + n_in * n_out..offset + n_out * (n_in + 1)]).iter().all(|b| *b == 0.0));
         offset += n_out * (n_in + 1);
