@@ -102,7 +102,10 @@ fn step_weights_have_one_slot_per_step() {
     let mut shorter = batch.clone();
     let last =
         shorter.trajectories.iter_mut().find(|t| t.len() > 1).expect("an episode of two steps or more");
-    (last.obs.pop(), last.actions.pop(), last.rewards.pop(), last.log_probs.pop());
+    last.obs.pop();
+    last.actions.pop();
+    last.rewards.pop();
+    last.log_probs.pop();
     assert_eq!(shorter.len(), batch.len());
     assert!(!w.fits(&shorter));
 }

@@ -193,7 +193,8 @@ impl Record {
                         l.viable() + l.unviable,
                         l.unviable,
                         rate(b),
-                        l.commit,
+                        // "+changes" on a line of its own, so that the column stays narrow.
+                        l.commit.replace("+changes", " + changes"),
                     ));
                 }
                 _ => {
