@@ -193,7 +193,7 @@ impl Record {
                         l.viable() + l.unviable,
                         l.unviable,
                         rate(b),
-                        // "+changes" on a line of its own, so that the column stays narrow.
+                        // A space before "+changes", so that the narrow column may wrap there.
                         l.commit.replace("+changes", " + changes"),
                     ));
                 }
