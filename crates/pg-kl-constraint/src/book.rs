@@ -16,6 +16,9 @@ use pg_likelihood_ratio::experiments::{
     seconds_to_solve, spread_over, steps_to_solve,
 };
 use pg_likelihood_ratio::{Reinforce, TrainLog};
+use pg_surrogate::evaluate::{
+    EVAL_EPISODES, SUSTAINED, evaluation_at, evaluation_spreads, evaluations, sustained_at,
+};
 use rand::RngExt;
 
 /// Every file [`write`] generates; the chapter may include only these.
@@ -45,12 +48,12 @@ pub const STEP_RULES: [StepRule; 5] = [
     StepRule::Trpo(0.01),
 ];
 
-/// Pendulum counts as learned, for the targets, at a deterministic
-/// evaluation of this mean return.
+/// Pendulum counts as learned, for the targets, when the mean of
+/// [`SUSTAINED`] consecutive evaluations reaches this mean return.
 pub const PENDULUM_EVAL_TARGET: f64 = -200.0;
 
-/// Evaluations averaged for a run's final deterministic return.
-pub const FINAL_EVALS: usize = 5;
+/// The step budgets the Pendulum table reports the evaluation at.
+pub const PENDULUM_BUDGETS: [usize; 2] = [100_000, 200_000];
 
 /// The chapter's CartPole settings: 10 seeds and a budget of 10⁵ steps.
 pub fn cartpole_setup(quick: bool) -> Setup {
@@ -64,14 +67,12 @@ pub fn cartpole_setup(quick: bool) -> Setup {
 /// The chapter's Pendulum settings: 10 seeds and a budget of 2·10⁵ steps.
 pub fn pendulum_setup(quick: bool) -> Setup {
     if quick {
-        Setup { seeds: vec![0], max_env_steps: EVAL_STEPS, ..Setup::pendulum() }
+        let setup = Setup::pendulum();
+        Setup { seeds: vec![0], max_env_steps: setup.eval_every, ..setup }
     } else {
         Setup::pendulum()
     }
 }
-
-/// Environment steps between deterministic evaluations on Pendulum.
-pub const EVAL_STEPS: usize = 8_000;
 
 /// One row per check, one column per policy kind, the worst case over the seeds.
 fn checks(report: &mut dyn Report) -> Result<(), String> {
@@ -490,18 +491,6 @@ fn cut_at(log: &TrainLog, steps: usize) -> TrainLog {
     }
 }
 
-/// The deterministic evaluations of a run: (environment steps, mean return).
-fn evaluations(log: &TrainLog) -> Vec<(f64, f64)> {
-    log.iterations.iter().filter_map(|s| s.update.get("eval").map(|e| (s.env_steps as f64, e))).collect()
-}
-
-/// The mean of a run's last [`FINAL_EVALS`] evaluations, if it had any.
-fn final_evaluation(log: &TrainLog) -> Option<f64> {
-    let e = evaluations(log);
-    let tail = &e[e.len().saturating_sub(FINAL_EVALS)..];
-    (!tail.is_empty()).then(|| tail.iter().map(|(_, v)| v).sum::<f64>() / tail.len() as f64)
-}
-
 fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let setup = pendulum_setup(report.quick());
     report.start(&format!(
@@ -509,33 +498,23 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         setup.seeds.len()
     ));
     let algos = [Algo::Npg, Algo::Trpo, Algo::Ppo];
-    let every = EVAL_STEPS / (setup.batch * 200);
-    let runs = ex::runs(&algos, &setup.seeds, |a, s| ex::train_pendulum(a, s, &setup, every))
-        .map_err(|e| e.to_string())?;
-    let ch4_setup = pg_surrogate::experiments::PendulumSetup::default();
-    let ch4_every = EVAL_STEPS / (ch4_setup.batch * 200);
-    let ch4 = parallel_map(&setup.seeds, |&s| ex::train_pendulum_chapter4(s, &setup, ch4_every))
+    let runs =
+        ex::runs(&algos, &setup.seeds, |a, s| ex::train_pendulum(a, s, &setup)).map_err(|e| e.to_string())?;
+    let ch4_setup = ex::chapter4_setup(&setup);
+    let ch4 = parallel_map(&setup.seeds, |&s| ex::train_pendulum_chapter4(s, &setup))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let mut groups: Vec<(&str, &[TrainLog])> =
         vec![("GAE, one Adam step per batch (chapter 4)", ch4.as_slice())];
     groups.extend(algos.iter().map(|a| a.name()).zip(runs.iter().map(Vec::as_slice)));
-    let spreads: Vec<(&str, Spread)> = groups
-        .iter()
-        .map(|(name, logs)| {
-            let evals: Vec<Vec<(f64, f64)>> = logs.iter().map(evaluations).collect();
-            let x: Vec<f64> = evals.first().map(|e| e.iter().map(|p| p.0).collect()).unwrap_or_default();
-            let ys: Vec<Vec<f64>> = evals.iter().map(|e| e.iter().map(|p| p.1).collect()).collect();
-            (*name, Spread::new(&x, &ys))
-        })
-        .collect();
+    let spreads = evaluation_spreads(&groups);
     report.figure(
         "06-pendulum.html",
         &plot::compare_curves(
-            "Pendulum-v1: deterministic evaluation",
+            "Pendulum-v1: evaluation with the mean action",
             "environment steps",
-            &format!("mean return of {} episodes with the mean action", ex::EVAL_EPISODES),
+            &format!("mean return of {EVAL_EPISODES} evaluation episodes"),
             &spreads,
         ),
     )?;
@@ -544,64 +523,103 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         &seconds_plot("Pendulum-v1 against wall-clock time (training episodes)", &groups),
     )?;
     let target = PENDULUM_EVAL_TARGET;
+    let budgets: Vec<usize> = PENDULUM_BUDGETS.iter().map(|&b| b.min(setup.max_env_steps)).collect();
+    // The step of the evaluation each budget reads: the last at or before it.
+    let read_at: Vec<usize> = budgets
+        .iter()
+        .map(|&b| evaluations(&runs[0][0]).iter().map(|e| e.0).rfind(|&s| s <= b).unwrap_or(0))
+        .collect();
+    let at = |logs: &[TrainLog], b: usize| -> Vec<f64> {
+        logs.iter().filter_map(|l| evaluation_at(l, b)).collect()
+    };
     let rows: Vec<Vec<String>> = groups
         .iter()
         .map(|(name, logs)| {
-            let finals: Vec<f64> = logs.iter().filter_map(final_evaluation).collect();
             let seconds: Vec<f64> =
                 logs.iter().map(|l| l.iterations.last().map_or(0.0, |s| s.wall_seconds)).collect();
-            vec![
-                name.to_string(),
-                median_or_never(logs.iter().map(|l| ex::evaluated_at(l, target).map(|s| s as f64)), 0),
-                format!(
-                    "{} of {}",
-                    logs.iter().filter(|l| ex::evaluated_at(l, target).is_some()).count(),
-                    logs.len()
-                ),
-                if finals.is_empty() { "none".into() } else { format!("{:.0}", median(finals.clone())) },
-                if finals.is_empty() {
+            let last = at(logs, budgets[1]);
+            let mut row = vec![name.to_string()];
+            row.extend(budgets.iter().map(|&b| {
+                let e = at(logs, b);
+                if e.is_empty() { "none".into() } else { format!("{:.0}", median(e)) }
+            }));
+            row.extend([
+                if last.is_empty() {
                     "none".into()
                 } else {
-                    format!("{:.0} to {:.0}", plot::quantile(&finals, 0.25), plot::quantile(&finals, 0.75))
+                    format!("{:.0} to {:.0}", plot::quantile(&last, 0.25), plot::quantile(&last, 0.75))
                 },
+                median_or_never(logs.iter().map(|l| sustained_at(l, target).map(|s| s as f64)), 0),
+                format!(
+                    "{} of {}",
+                    logs.iter().filter(|l| sustained_at(l, target).is_some()).count(),
+                    logs.len()
+                ),
                 format!("{:.1}", median(seconds)),
-            ]
+            ]);
+            row
         })
         .collect();
     let best = groups
         .iter()
         .filter_map(|(name, logs)| {
-            let finals: Vec<f64> = logs.iter().filter_map(final_evaluation).collect();
-            (!finals.is_empty()).then(|| (*name, median(finals)))
+            let last = at(logs, budgets[1]);
+            (!last.is_empty()).then(|| (*name, median(last)))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    let summary = best.map_or(String::new(), |(name, value)| {
-        format!("\nHighest median final evaluation: {name}, {value:.0}.\n")
+    let mut summary = best.map_or(String::new(), |(name, value)| {
+        format!("\nHighest median evaluation at {} steps: {name}, {value:.0}.", read_at[1])
     });
+    let target_line: Vec<String> = [Algo::Trpo, Algo::Ppo]
+        .iter()
+        .map(|a| {
+            let i = algos.iter().position(|b| b == a).expect("TRPO and PPO run");
+            let e = at(&runs[i], budgets[0]);
+            let m = if e.is_empty() { f64::NEG_INFINITY } else { median(e) };
+            format!("{} {m:.0} ({})", a.name(), if m >= target { "met" } else { "missed" })
+        })
+        .collect();
+    summary += &format!(
+        " The target, a median evaluation of at least {target} within {} steps for TRPO or PPO, at {} steps: {}.\n",
+        PENDULUM_BUDGETS[0],
+        read_at[0],
+        target_line.join(", ")
+    );
     let text = markdown_table(
         &[
             "algorithm",
-            &format!("median steps to an evaluation ≥ {target}"),
+            &format!("median evaluation at {} steps", read_at[0]),
+            &format!("at {} steps", read_at[1]),
+            &format!("25th to 75th percentile at {}", read_at[1]),
+            &format!("median steps to a sustained {target}"),
             "seeds that got there",
-            "median final evaluation",
-            "25th to 75th percentile",
             "median seconds per run",
         ],
         &rows,
     ) + &folded(
-        "Final evaluation, seed by seed",
+        "Evaluations seed by seed",
         &ch1::per_seed_table(&setup.seeds, &groups, |l| {
-            final_evaluation(l).map_or("none".into(), |e| format!("{e:.0}"))
+            budgets
+                .iter()
+                .map(|&b| evaluation_at(l, b).map_or("none".into(), |e| format!("{e:.0}")))
+                .collect::<Vec<_>>()
+                .join(" / ")
         }),
     ) + &summary
         + &format!(
-            "\nA deterministic evaluation ({} episodes with the mean action, not counted as training steps) every {EVAL_STEPS} environment steps; final evaluation: the mean of the last {FINAL_EVALS}. Medians over seeds {:?}, a run that never got there counted as infinitely slow; budget {} steps. This chapter: {} episodes per batch, γ = {}, λ = {}, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4: its own settings ({} episodes per batch, γ = {}), without observation normalisation.\n",
-            ex::EVAL_EPISODES,
+            "\nEvery {} environment steps each run is evaluated: {EVAL_EPISODES} episodes with the mean action, from start states drawn from the run's seed and the evaluation's number (no two runs and no two evaluations share them), not counted as training steps. A budget reads the last evaluation at or before it ({} and {} steps: {} and {}); a run reaches {target} when the mean of {SUSTAINED} consecutive evaluations does. Medians over seeds {:?}, a run that never got there counted as infinitely slow. This chapter: {} episodes per batch, γ = {}, λ = {}, value function Adam {} for {} steps of {} states per batch, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4: its own settings ({} episodes per batch, observations normalised = {}) with this chapter's γ = {}.\n",
+            setup.eval_every,
+            budgets[0],
+            budgets[1],
+            read_at[0],
+            read_at[1],
             setup.seeds,
-            setup.max_env_steps,
             setup.batch,
             setup.gamma,
             setup.lambda,
+            setup.value_lr,
+            setup.value_steps,
+            setup.value_minibatch,
             setup.delta,
             setup.clip,
             setup.epochs,
@@ -609,6 +627,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             setup.lr,
             setup.max_grad_norm.map_or("unbounded".into(), |m| m.to_string()),
             ch4_setup.batch,
+            ch4_setup.normalize_observations,
             ch4_setup.gamma,
         );
     report.write("06-pendulum-table.md", &text)

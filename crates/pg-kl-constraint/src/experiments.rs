@@ -8,19 +8,18 @@ pub mod checks;
 use crate::Head;
 use crate::natural::{FISHER_EVERY, NaturalGradient};
 use crate::ppo::Ppo;
-use ndarray::Array1;
 use pg_baselines::{ValueBaseline, ValueFunction};
 use pg_core::env::{CartPole, Pendulum};
 use pg_core::policy::{Categorical, Gaussian};
-use pg_core::rng::{seeded, substream};
-use pg_core::rollout::mean_episode_return;
-use pg_core::{Batch, Dist, PgError, Policy};
+use pg_core::rng::substream;
+use pg_core::{Batch, PgError, Policy};
 use pg_importance_sampling::reuse::mean_kl;
 use pg_likelihood_ratio::PolicyGradient;
 use pg_likelihood_ratio::experiments::{CartPoleSetup, runs_grid};
 use pg_likelihood_ratio::{Estimator, TrainConfig, TrainLog, Update, UpdateStats, train};
 use pg_surrogate::Surrogate;
-use pg_surrogate::experiments::{PendulumSetup, pendulum_policy, pendulum_update};
+use pg_surrogate::evaluate::train_evaluated;
+use pg_surrogate::experiments::PendulumSetup;
 use pg_surrogate::normalize::NormalizedAdvantages;
 
 /// The constrained updates of this chapter.
@@ -87,6 +86,9 @@ pub struct Setup {
     pub value_minibatch: usize,
     /// The Gaussian's initial log σ (Pendulum only).
     pub log_std: f64,
+    /// Environment steps between evaluations by the book's protocol
+    /// (Pendulum only); a whole number of batches.
+    pub eval_every: usize,
 }
 
 impl Setup {
@@ -111,6 +113,7 @@ impl Setup {
             value_steps: 20,
             value_minibatch: 64,
             log_std: 0.0,
+            eval_every: 8_000,
         }
     }
 
@@ -123,8 +126,9 @@ impl Setup {
             batch: 8,
             max_env_steps: 200_000,
             gamma: 0.9,
-            value_lr: 0.001,
-            value_steps: 40,
+            value_lr: 0.003,
+            value_steps: 200,
+            value_minibatch: 128,
             log_std: -0.5,
             ..Self::cartpole()
         }
@@ -212,62 +216,16 @@ pub fn train_cartpole_with(
 }
 // ANCHOR_END: train_cartpole
 
-/// The mean return of `episodes` Pendulum episodes acting with the
-/// policy's mean action (no exploration noise): the evaluation the targets
-/// refer to.
-pub fn deterministic_return(policy: &Gaussian, episodes: usize, seed: u64) -> f64 {
-    mean_episode_return(&mut Pendulum::new(), episodes, &mut seeded(seed), |obs, _| match policy.dist(obs) {
-        Dist::Gaussian { mean, .. } => mean,
-        Dist::Categorical(_) => unreachable!("a Gaussian policy has a Gaussian distribution"),
-    })
-}
-
-/// Episodes in each deterministic evaluation.
-pub const EVAL_EPISODES: usize = 10;
-
-// ANCHOR: evaluated
-/// An update that, every `every` iterations, also evaluates the policy
-/// deterministically and reports it as the metric `eval` (the evaluation
-/// episodes are not training samples and are not counted as steps).
-pub struct Evaluated<U> {
-    /// The update.
-    pub inner: U,
-    /// Iterations between evaluations.
-    pub every: usize,
-}
-
-impl<U: Update<Gaussian> + ?Sized> Update<Gaussian> for Evaluated<Box<U>> {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn update(
-        &mut self,
-        policy: &mut Gaussian,
-        batch: &Batch<Array1<f64>>,
-        iteration: usize,
-    ) -> Result<UpdateStats, PgError> {
-        let mut stats = self.inner.update(policy, batch, iteration)?;
-        if (iteration + 1).is_multiple_of(self.every) {
-            stats
-                .metrics
-                .push(("eval", deterministic_return(policy, EVAL_EPISODES, 10_000 + iteration as u64)));
-        }
-        Ok(stats)
-    }
-}
-// ANCHOR_END: evaluated
-
 // ANCHOR: train_pendulum
 /// Trains a Gaussian MLP policy (state-independent σ) on Pendulum with
-/// `algo`, evaluating it deterministically every `eval_every` iterations.
-pub fn train_pendulum(algo: Algo, seed: u64, setup: &Setup, eval_every: usize) -> Result<TrainLog, PgError> {
+/// `algo`, evaluating it by the book's protocol ([`pg_surrogate::evaluate`])
+/// every `setup.eval_every` environment steps.
+pub fn train_pendulum(algo: Algo, seed: u64, setup: &Setup) -> Result<TrainLog, PgError> {
     let mut policy = Gaussian::mlp(3, &setup.hidden, 1, setup.log_std, &mut substream(seed, 1_000));
-    let inner = setup.update(algo, setup.advantages(3, seed)?, seed)?;
-    let mut update = Evaluated { inner, every: eval_every };
+    let mut update = setup.update(algo, setup.advantages(3, seed)?, seed)?;
     let config =
         TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
-    train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
+    train_evaluated(Pendulum::new(), &mut policy, update.as_mut(), &config, setup.eval_every)
 }
 // ANCHOR_END: train_pendulum
 
@@ -335,33 +293,21 @@ pub fn train_step_rule(rule: StepRule, seed: u64, setup: &Setup) -> Result<Train
 }
 // ANCHOR_END: step_size
 
-/// Chapter 4's Pendulum update (one Adam step along GAE advantages per
-/// batch, its own settings) with the same deterministic evaluation as
-/// [`train_pendulum`], without observation normalisation so that the
-/// evaluation sees what training saw; `setup` gives the budget.
-pub fn train_pendulum_chapter4(seed: u64, setup: &Setup, eval_every: usize) -> Result<TrainLog, PgError> {
-    let ch4 = PendulumSetup {
-        normalize_observations: false,
+/// Chapter 4's Pendulum run (one Adam step along GAE advantages per batch,
+/// chapter 4's settings) with this setup's discount, budget and evaluation
+/// interval, so that it compares like for like.
+pub fn train_pendulum_chapter4(seed: u64, setup: &Setup) -> Result<TrainLog, PgError> {
+    pg_surrogate::experiments::train_pendulum(seed, &chapter4_setup(setup))
+}
+
+/// Chapter 4's Pendulum settings with `setup`'s γ, budget and evaluation interval.
+pub fn chapter4_setup(setup: &Setup) -> PendulumSetup {
+    PendulumSetup {
+        gamma: setup.gamma,
         max_env_steps: setup.max_env_steps,
+        eval_every: setup.eval_every,
         ..Default::default()
-    };
-    let mut policy = pendulum_policy(seed, &ch4);
-    let inner: Box<dyn Update<Gaussian> + Send> = Box::new(pendulum_update(seed, &ch4)?);
-    let mut update = Evaluated { inner, every: eval_every };
-    let config =
-        TrainConfig { iters: usize::MAX, batch: ch4.batch, seed, max_env_steps: Some(setup.max_env_steps) };
-    train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
-}
-
-/// The first environment-step count at which the deterministic evaluation
-/// reached `threshold`, if it did.
-pub fn evaluated_at(log: &TrainLog, threshold: f64) -> Option<usize> {
-    log.iterations.iter().find(|s| s.update.get("eval").is_some_and(|e| e >= threshold)).map(|s| s.env_steps)
-}
-
-/// The last deterministic evaluation of a run.
-pub fn final_evaluation(log: &TrainLog) -> Option<f64> {
-    log.iterations.iter().rev().find_map(|s| s.update.get("eval"))
+    }
 }
 
 /// Runs `run(algo, seed)` for every pair, on every core; `result[a][s]`.

@@ -85,7 +85,11 @@ impl EnvName {
     pub fn defaults(self) -> (usize, usize, f64) {
         match self {
             EnvName::Cartpole => (200, 32, 0.003),
-            EnvName::Pendulum => (1250, 4, 0.001),
+            EnvName::Pendulum => {
+                // Chapter 4's setting: its budget in whole batches.
+                let ch4 = pg_surrogate::experiments::PendulumSetup::default();
+                (ch4.max_env_steps.div_ceil(ch4.batch * pg_core::env::PENDULUM_MAX_STEPS), ch4.batch, ch4.lr)
+            }
             EnvName::Mdp => (100, 32, 0.05),
             EnvName::Stay => (50, 16, 0.05),
         }
@@ -187,6 +191,11 @@ pub struct TrainArgs {
     /// Threads (with --batch-steps) [default: one per core].
     #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
+    /// Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number
+    /// of batches (pendulum only) [default: 8000 for chapter 6's algorithms, 20000 otherwise, rounded up
+    /// to whole batches].
+    #[arg(long, value_parser = at_least_one)]
+    pub eval_every: Option<usize>,
 }
 
 #[derive(Debug, Args)]

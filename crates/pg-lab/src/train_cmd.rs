@@ -12,11 +12,14 @@ use pg_core::{Env, Policy};
 use pg_importance_sampling::reuse::Reuse;
 use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio};
 use pg_kl_constraint::Head;
-use pg_kl_constraint::experiments::{Algo as KlAlgo, EVAL_EPISODES, Setup as KlSetup, deterministic_return};
+use pg_kl_constraint::book::PENDULUM_EVAL_TARGET;
+use pg_kl_constraint::experiments::{Algo as KlAlgo, Setup as KlSetup};
 use pg_likelihood_ratio::{
     Estimator, IterStats, PolicyGradient, Reinforce, TrainConfig, TrainLog, Update, train,
 };
 use pg_speed::{VecConfig, Weighting, with_threads};
+use pg_surrogate::evaluate::{EVAL_EPISODES, Evaluable, evaluations, sustained_at, train_evaluated_with};
+use pg_surrogate::experiments::PendulumSetup;
 use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use pg_surrogate::{BatchedPolicy, Surrogate};
 use serde_json::json;
@@ -69,7 +72,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         (None, EnvName::Mdp | EnvName::Stay) => vec![],
         (None, _) => match &kl {
             Some(setup) => setup.hidden.clone(),
-            None if args.env == EnvName::Pendulum => vec![64, 64],
+            None if args.env == EnvName::Pendulum => PendulumSetup::default().hidden,
             None => vec![32, 32],
         },
     };
@@ -97,15 +100,16 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
             }
         }
         EnvName::Pendulum => {
-            let mut policy = Gaussian::mlp(3, hidden, 1, -0.5, init_rng);
+            let log_std = kl.as_ref().map_or(PendulumSetup::default().log_std, |s| s.log_std);
+            let mut policy = Gaussian::mlp(3, hidden, 1, log_std, init_rng);
             let update = network_update(args, kl.as_ref(), 3, lr)?;
+            let every = eval_every(args, &config, kl.as_ref());
+            evaluation = Some(every);
             if normalize_observations(args) {
-                fit(NormalizedObservations::new(Pendulum::new()), &mut policy, args, &config, update)?
+                let env = NormalizedObservations::new(Pendulum::new());
+                fit_evaluated(env, &mut policy, args, &config, update, every)?
             } else {
-                let run = fit(Pendulum::new(), &mut policy, args, &config, update)?;
-                // The policy saw raw observations, so the mean action can be evaluated directly.
-                evaluation = Some(deterministic_return(&policy, EVAL_EPISODES, 10_000 + args.seed));
-                run
+                fit_evaluated(Pendulum::new(), &mut policy, args, &config, update, every)?
             }
         }
         EnvName::Mdp => {
@@ -157,8 +161,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "wall_seconds": wall,
         "env_steps_per_second": env_steps as f64 / wall.max(1e-9),
         "final_mean_return": log.final_mean_return(WINDOW),
-        "deterministic_eval": evaluation,
-        "deterministic_eval_episodes": evaluation.map(|_| EVAL_EPISODES),
+        "eval_every": evaluation,
+        "eval_episodes": evaluation.map(|_| EVAL_EPISODES),
+        "evaluations": evaluation.map(|_| evaluations(&log).iter().map(|(steps, e)| json!([steps, e])).collect::<Vec<_>>()),
+        "final_evaluation": evaluation.and_then(|_| evaluations(&log).last().map(|e| e.1)),
+        "sustained_level": evaluation.map(|_| PENDULUM_EVAL_TARGET),
+        "sustained_at_steps": evaluation.and_then(|_| sustained_at(&log, PENDULUM_EVAL_TARGET)),
         "solved_threshold": threshold,
         "solved_at_steps": solved.map(|e| e.env_steps),
         "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -269,19 +277,26 @@ fn baseline(args: &TrainArgs) -> BaselineName {
     args.baseline.unwrap_or(BaselineName::Value)
 }
 
-/// Chapter 4's Pendulum setting is the default there: GAE and both normalisations.
+/// Chapter 4's Pendulum setting is the default there: GAE and its normalisations.
 fn pendulum_defaults(args: &TrainArgs) -> bool {
     args.env == EnvName::Pendulum
 }
 
 /// Whether observations are standardised (chapter 4's Pendulum runs; chapter 6's runs do without).
 fn normalize_observations(args: &TrainArgs) -> bool {
-    args.normalize_observations.unwrap_or(pendulum_defaults(args) && kl_setup(args).is_none())
+    args.normalize_observations.unwrap_or(
+        pendulum_defaults(args)
+            && kl_setup(args).is_none()
+            && PendulumSetup::default().normalize_observations,
+    )
 }
 
 /// Whether the weights are standardised within each batch.
 fn normalize_advantages(args: &TrainArgs) -> bool {
-    args.normalize_advantages.unwrap_or(pendulum_defaults(args) || kl_setup(args).is_some())
+    args.normalize_advantages.unwrap_or(
+        (pendulum_defaults(args) && PendulumSetup::default().normalize_advantages)
+            || kl_setup(args).is_some(),
+    )
 }
 
 /// GAE's λ, if the weights are generalised advantages.
@@ -290,7 +305,7 @@ fn gae_lambda(args: &TrainArgs) -> Option<f64> {
         return Some(setup.lambda);
     }
     let value = args.algo == Algo::Baseline && baseline(args) == BaselineName::Value;
-    args.gae_lambda.or((value && pendulum_defaults(args)).then_some(0.95))
+    args.gae_lambda.or((value && pendulum_defaults(args)).then_some(PendulumSetup::default().lambda))
 }
 
 /// The discount in use, if the algorithm has one.
@@ -300,7 +315,11 @@ fn gamma(args: &TrainArgs) -> Option<f64> {
     }
     match (args.algo, baseline(args)) {
         (Algo::RewardToGo, _) => Some(args.gamma.unwrap_or(1.0)),
-        (Algo::Baseline, BaselineName::Value) => Some(args.gamma.unwrap_or(0.99)),
+        (Algo::Baseline, BaselineName::Value) => Some(args.gamma.unwrap_or(if pendulum_defaults(args) {
+            PendulumSetup::default().gamma
+        } else {
+            0.99
+        })),
         _ => None,
     }
 }
@@ -387,6 +406,13 @@ fn check_options(args: &TrainArgs) -> Result<(), String> {
             ));
         }
     }
+    if args.eval_every.is_some() && args.env != EnvName::Pendulum {
+        return Err(format!(
+            "--eval-every is not allowed with --env {}: the evaluation protocol is pendulum's; use it with --env \
+             pendulum",
+            env_name(args.env)
+        ));
+    }
     if constrained && matches!(args.env, EnvName::Mdp | EnvName::Stay) {
         return Err(format!(
             "--algo {algo} is not allowed with --env {}: it needs a network policy; use it with cartpole or pendulum",
@@ -426,12 +452,19 @@ fn estimator<P: Policy + 'static>(
             BaselineName::Value => {
                 let rng = &mut substream(args.seed, 2_000);
                 // The value functions of chapters 3 (tabular and CartPole) and 4 (Pendulum).
+                let ch4 = PendulumSetup::default();
                 let value = match args.env {
-                    _ if tabular => ValueFunction::new(obs_dim, &[], 0.1, 20, rng),
-                    EnvName::Pendulum => ValueFunction::new(obs_dim, &[64, 64], 0.001, 5, rng),
-                    _ => ValueFunction::new(obs_dim, &[32], 0.01, 10, rng),
+                    _ if tabular => {
+                        ValueFunction::new(obs_dim, &[], 0.1, 20, rng).and_then(|v| v.with_minibatch(256))
+                    }
+                    EnvName::Pendulum => {
+                        ValueFunction::new(obs_dim, &ch4.hidden, ch4.value_lr, ch4.value_steps, rng)
+                            .and_then(|v| v.with_minibatch(ch4.value_minibatch))
+                    }
+                    _ => {
+                        ValueFunction::new(obs_dim, &[32], 0.01, 10, rng).and_then(|v| v.with_minibatch(256))
+                    }
                 }
-                .and_then(|v| v.with_minibatch(256))
                 .map_err(err)?;
                 let v = ValueBaseline::new(value, gamma(args).unwrap_or(0.99)).map_err(err)?;
                 match gae_lambda(args) {
@@ -551,6 +584,33 @@ where
         .map_err(|e| e.to_string());
     bar.finish_and_clear();
     Ok((log?, threshold))
+}
+
+/// Like [`fit`] for Pendulum, evaluating by the book's protocol every `every` steps.
+fn fit_evaluated<E: Evaluable>(
+    env: E,
+    policy: &mut Gaussian,
+    args: &TrainArgs,
+    config: &TrainConfig,
+    mut update: Box<dyn Update<Gaussian>>,
+    every: usize,
+) -> Result<(TrainLog, Option<f64>), String> {
+    let bar = progress_bar(args, config);
+    let threshold = env.solved_threshold();
+    let log =
+        train_evaluated_with(env, policy, update.as_mut(), config, every, |s| show_progress(&bar, config, s))
+            .map_err(|e| e.to_string());
+    bar.finish_and_clear();
+    Ok((log?, threshold))
+}
+
+/// `--eval-every`, or the interval of the chapter whose setting runs
+/// (chapter 6's for its algorithms, chapter 4's otherwise) rounded up to
+/// whole batches.
+fn eval_every(args: &TrainArgs, config: &TrainConfig, kl: Option<&KlSetup>) -> usize {
+    let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
+    let default = kl.map_or(PendulumSetup::default().eval_every, |s| s.eval_every);
+    args.eval_every.unwrap_or(default.div_ceil(batch_steps) * batch_steps)
 }
 
 /// Chapter 7's settings for `pg train --batch-steps`.

@@ -109,8 +109,8 @@ fn constrained_updates_report_their_kl_per_iteration() {
         let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(run["algo"].as_str(), Some(algo));
         assert!(run["env_steps"].as_u64().unwrap() >= 3000, "{run}");
-        // Pendulum's summary evaluates the final policy's mean action (raw observations by default here).
-        assert_eq!(run["deterministic_eval"].is_f64(), env == "pendulum", "{run}");
+        // Pendulum's runs are evaluated by the book's protocol, every 8000 steps for chapter 6's algorithms.
+        assert_eq!(run["eval_every"].as_u64(), (env == "pendulum").then_some(8000), "{run}");
         let iterations = run["iterations"].as_array().unwrap();
         assert!(!iterations.is_empty());
         for it in iterations {
@@ -252,6 +252,66 @@ fn the_batched_surrogate_trains_like_the_per_step_gradient() {
     }
 }
 
+/// The evaluations of a `pg train --env pendulum` run: (environment steps, mean return).
+fn cli_evaluations(algo: &str, seed: u64, budget: usize, every: usize) -> Vec<(usize, f64)> {
+    let (seed, budget, every) = (seed.to_string(), budget.to_string(), every.to_string());
+    let args = ["train", "--env", "pendulum", "--algo", algo, "--seed", &seed, "--quiet"];
+    let out = pg(&[&args[..], &["--max-env-steps", &budget, "--eval-every", &every]].concat());
+    assert!(out.status.success(), "{algo}: {}", stderr(&out));
+    let s: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(s["eval_episodes"].as_u64(), Some(pg_surrogate::evaluate::EVAL_EPISODES as u64));
+    let evals: Vec<(usize, f64)> = s["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_u64().unwrap() as usize, e[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(s["final_evaluation"].as_f64(), evals.last().map(|e| e.1));
+    evals
+}
+
+/// The same evaluations, to the last bit but one (JSON's decimal round trip
+/// may move a number by one unit in the last place).
+fn assert_same(cli: &[(usize, f64)], book: &[(usize, f64)], what: &str) {
+    assert_eq!(cli.len(), book.len(), "{what}");
+    for (c, b) in cli.iter().zip(book) {
+        assert_eq!(c.0, b.0, "{what}: steps");
+        assert!((c.1 - b.1).abs() <= 4.0 * f64::EPSILON * b.1.abs(), "{what}: {c:?} against {b:?}");
+    }
+}
+
+#[test]
+fn pg_train_on_pendulum_reproduces_the_chapters_runs_evaluation_for_evaluation() {
+    use pg_kl_constraint::experiments::{Algo, Setup, train_pendulum};
+    use pg_surrogate::evaluate::evaluations;
+    let (budget, every) = (4_800, 1_600);
+    for (name, algo, seed) in [("trpo", Algo::Trpo, 2), ("ppo", Algo::Ppo, 5)] {
+        let setup = Setup { max_env_steps: budget, eval_every: every, ..Setup::pendulum() };
+        let book = evaluations(&train_pendulum(algo, seed, &setup).unwrap());
+        assert_eq!(book.len(), 3);
+        assert_same(&cli_evaluations(name, seed, budget, every), &book, &format!("{name}, seed {seed}"));
+    }
+    let ch4 = pg_surrogate::experiments::PendulumSetup {
+        max_env_steps: budget,
+        eval_every: every,
+        ..Default::default()
+    };
+    let book = evaluations(&pg_surrogate::experiments::train_pendulum(1, &ch4).unwrap());
+    assert_eq!(book.len(), 3);
+    assert_same(&cli_evaluations("baseline", 1, budget, every), &book, "chapter 4's setting, seed 1");
+}
+
+#[test]
+fn an_evaluation_interval_that_is_not_whole_batches_or_not_pendulum_is_refused_by_name() {
+    assert_rejected(
+        &["train", "--env", "pendulum", "--algo", "trpo", "--eval-every", "1000", "--max-env-steps", "1600"],
+        &["evaluation interval", "1000", "multiple of the batch"],
+    );
+    assert_rejected(&["train", "--env", "cartpole", "--eval-every", "1000"], &["--eval-every", "pendulum"]);
+    assert_rejected(&["train", "--env", "pendulum", "--eval-every", "0"], &["'0'", "at least 1"]);
+}
+
 #[test]
 fn pendulum_defaults_to_chapter_4s_setting_and_each_part_can_be_turned_off() {
     let summary = |extra: &[&str]| {
@@ -263,7 +323,11 @@ fn pendulum_defaults_to_chapter_4s_setting_and_each_part_can_be_turned_off() {
             serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
         (s["gae_lambda"].as_f64(), s["normalize_observations"].as_bool(), s["normalize_advantages"].as_bool())
     };
-    assert_eq!(summary(&[]), (Some(0.95), Some(true), Some(true)));
+    let ch4 = pg_surrogate::experiments::PendulumSetup::default();
+    assert_eq!(
+        summary(&[]),
+        (Some(ch4.lambda), Some(ch4.normalize_observations), Some(ch4.normalize_advantages))
+    );
     assert_eq!(
         summary(&["--normalize-observations", "false", "--normalize-advantages=false", "--gae-lambda", "1"]),
         (Some(1.0), Some(false), Some(false))

@@ -3,6 +3,7 @@
 
 use crate::experiments::{self as ex, PendulumSetup};
 
+use crate::evaluate::{EVAL_EPISODES, SUSTAINED, evaluation_at, evaluation_spreads, sustained_at};
 use pg_core::env::{CartPole, Pendulum};
 use pg_core::plot::{self, Axes};
 use pg_core::policy::{Categorical, Gaussian};
@@ -10,7 +11,7 @@ use pg_core::report::{Report, folded, markdown_table};
 use pg_core::rng::seeded;
 use pg_core::{Batch, StepWeights};
 use pg_likelihood_ratio::TrainLog;
-use pg_likelihood_ratio::experiments::{learning_curve_plot, median_steps_to};
+use pg_likelihood_ratio::experiments::{median_or_never, per_seed_table};
 use plotly::Scatter;
 use plotly::common::{DashType, Line, Mode};
 
@@ -25,13 +26,18 @@ pub const COST_EPISODES: [usize; 4] = [4, 16, 32, 64];
 /// CartPole's default setting in `pg train`: width and episodes.
 pub const CARTPOLE_DEFAULT: (usize, usize) = (32, 32);
 
-/// The Pendulum settings of the book: the full setup and the seeds of the ablations.
-pub fn pendulum_setup(quick: bool) -> (PendulumSetup, Vec<u64>) {
+/// The Pendulum setting of the book (its ablations run on the same seeds).
+pub fn pendulum_setup(quick: bool) -> PendulumSetup {
     if quick {
-        (PendulumSetup { seeds: vec![0, 1], max_env_steps: 4_000, ..Default::default() }, vec![0])
+        PendulumSetup { seeds: vec![0, 1], max_env_steps: 4_000, eval_every: 800, ..Default::default() }
     } else {
-        (PendulumSetup::default(), vec![0, 1, 2])
+        PendulumSetup::default()
     }
+}
+
+/// The discount of the γ ablation: the other of the two usual choices.
+pub fn other_gamma(setup: &PendulumSetup) -> f64 {
+    if setup.gamma == 0.9 { 0.99 } else { 0.9 }
 }
 
 /// Weights that change from step to step and take both signs.
@@ -145,7 +151,13 @@ fn cost(report: &mut dyn Report) -> Result<(), String> {
 
 /// The learning-curve figure with the random policy's return as a dashed line.
 fn pendulum_plot(groups: &[(&str, &[TrainLog])], random: f64) -> plotly::Plot {
-    let mut figure = learning_curve_plot("Pendulum-v1: Gaussian policy, GAE from a learned value", groups);
+    let spreads = evaluation_spreads(groups);
+    let mut figure = plot::compare_curves(
+        "Pendulum-v1: Gaussian policy, GAE from a learned value",
+        "environment steps",
+        &format!("mean return of {EVAL_EPISODES} evaluation episodes"),
+        &spreads,
+    );
     let end = groups.iter().flat_map(|(_, l)| l.iter().map(TrainLog::env_steps)).max().unwrap_or(0) as f64;
     figure.add_trace(
         Scatter::new(vec![0.0, end], vec![random, random])
@@ -157,58 +169,85 @@ fn pendulum_plot(groups: &[(&str, &[TrainLog])], random: f64) -> plotly::Plot {
 }
 
 fn pendulum(report: &mut dyn Report) -> Result<(), String> {
-    let (setup, ablation_seeds) = pendulum_setup(report.quick());
+    let setup = pendulum_setup(report.quick());
+    let gamma = other_gamma(&setup);
     report.start(&format!(
-        "chapter 4: Pendulum ({} seeds, two ablations on {})",
-        setup.seeds.len(),
-        ablation_seeds.len()
+        "chapter 4: Pendulum ({} seeds, three ablations on the same seeds)",
+        setup.seeds.len()
     ));
     let err = |e: pg_core::PgError| e.to_string();
     let full = ex::pendulum_runs(&setup).map_err(err)?;
-    let ablation =
-        |s: PendulumSetup| ex::pendulum_runs(&PendulumSetup { seeds: ablation_seeds.clone(), ..s });
-    let no_obs = ablation(PendulumSetup { normalize_observations: false, ..setup.clone() }).map_err(err)?;
-    let no_adv = ablation(PendulumSetup { normalize_advantages: false, ..setup.clone() }).map_err(err)?;
+    let flip_obs = PendulumSetup { normalize_observations: !setup.normalize_observations, ..setup.clone() };
+    let flip_adv = PendulumSetup { normalize_advantages: !setup.normalize_advantages, ..setup.clone() };
+    let obs = ex::pendulum_runs(&flip_obs).map_err(err)?;
+    let adv = ex::pendulum_runs(&flip_adv).map_err(err)?;
+    let other = ex::pendulum_runs(&PendulumSetup { gamma, ..setup.clone() }).map_err(err)?;
     let random = ex::random_policy_return(100, 0);
+    let with = |on: bool| if on { "with" } else { "without" };
+    let names = [
+        "the setting above".to_string(),
+        format!("{} observation normalisation", with(flip_obs.normalize_observations)),
+        format!("{} advantage normalisation", with(flip_adv.normalize_advantages)),
+        format!("γ = {gamma} instead of {}", setup.gamma),
+    ];
     let groups = [
-        ("both normalisations", full.as_slice()),
-        ("without observation normalisation", no_obs.as_slice()),
-        ("without advantage normalisation", no_adv.as_slice()),
+        (names[0].as_str(), full.as_slice()),
+        (names[1].as_str(), obs.as_slice()),
+        (names[2].as_str(), adv.as_slice()),
+        (names[3].as_str(), other.as_slice()),
     ];
     report.figure("04-pendulum.html", &pendulum_plot(&groups, random))?;
-    let reached = |l: &TrainLog| l.solved_at(ex::PENDULUM_TARGET, 100).map(|e| e.env_steps);
-    let mut rows = Vec::new();
-    for (name, logs) in groups {
-        for (seed, log) in
-            ablation_seeds.iter().chain(setup.seeds.iter().skip(ablation_seeds.len())).zip(logs)
-        {
-            rows.push(vec![
-                name.to_string(),
-                seed.to_string(),
-                format!("{:.0}", log.final_mean_return(100)),
-                reached(log).map_or("never".into(), |s| s.to_string()),
-            ]);
-        }
-    }
-    let finals = |logs: &[TrainLog]| -> Vec<f64> { logs.iter().map(|l| l.final_mean_return(100)).collect() };
+    let target = ex::PENDULUM_TARGET;
+    let budget = setup.max_env_steps;
+    let finals =
+        |logs: &[TrainLog]| -> Vec<f64> { logs.iter().filter_map(|l| evaluation_at(l, budget)).collect() };
     let summary: Vec<Vec<String>> = groups
         .iter()
         .map(|(name, logs)| {
             let f = finals(logs);
+            let cell = |x: Option<f64>| x.map_or("none".into(), |x| format!("{x:.0}"));
+            let reached: Vec<Option<f64>> =
+                logs.iter().map(|l| sustained_at(l, target).map(|s| s as f64)).collect();
             vec![
                 name.to_string(),
-                f.len().to_string(),
-                format!("{:.0}", plot::quantile(&f, 0.5)),
-                format!("{:.0} to {:.0}", plot::quantile(&f, 0.25), plot::quantile(&f, 0.75)),
-                format!("{} of {}", logs.iter().filter(|l| reached(l).is_some()).count(), logs.len()),
+                cell((!f.is_empty()).then(|| plot::quantile(&f, 0.5))),
+                if f.is_empty() {
+                    "none".into()
+                } else {
+                    format!("{:.0} to {:.0}", plot::quantile(&f, 0.25), plot::quantile(&f, 0.75))
+                },
+                cell(f.iter().copied().min_by(f64::total_cmp)),
+                format!("{} of {}", reached.iter().flatten().count(), logs.len()),
+                median_or_never(reached.into_iter(), 0),
             ]
         })
         .collect();
-    let median_reach = median_steps_to(&full, ex::PENDULUM_TARGET);
+    let base = finals(&full);
+    let target_met = !base.is_empty() && plot::quantile(&base, 0.5) >= target;
+    let mut comparisons = format!(
+        "\nThe target, a median evaluation of at least {target} after {budget} steps: {}.",
+        if target_met { "met" } else { "missed" }
+    );
+    for (name, logs) in &groups[1..] {
+        let f = finals(logs);
+        if f.is_empty() || base.is_empty() {
+            continue;
+        }
+        let higher = f.iter().zip(&base).filter(|(a, b)| a > b).count();
+        comparisons += &format!(
+            " Setting “{}”: median {:.0} against {:.0}, higher on {higher} of {} seeds.",
+            name,
+            plot::quantile(&f, 0.5),
+            plot::quantile(&base, 0.5),
+            f.len().min(base.len())
+        );
+    }
+    comparisons.push('\n');
     let text = format!(
         "Settings: hidden layers {:?} for the policy and V, initial log σ {}, Adam step {}, {} episodes of 200 steps \
-         per batch, γ = {}, GAE λ = {}, V fitted with {} Adam steps of {} on {} states per batch; {} environment steps \
-         per run.\n\n",
+         per batch (one gradient step each), γ = {}, GAE λ = {}, V fitted with {} Adam steps of {} on {} states per \
+         batch, observations normalised: {}, advantages normalised: {}; {} environment steps per run, seeds {:?} \
+         for every setting.\n\n",
         setup.hidden,
         setup.log_std,
         setup.lr,
@@ -218,34 +257,35 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         setup.value_steps,
         setup.value_lr,
         setup.value_minibatch,
-        setup.max_env_steps
+        if setup.normalize_observations { "yes" } else { "no" },
+        if setup.normalize_advantages { "yes" } else { "no" },
+        budget,
+        setup.seeds,
     ) + &markdown_table(
         &[
             "setting",
-            "seeds",
-            "median final 100-episode mean",
+            &format!("median evaluation at {budget} steps"),
             "25th to 75th percentile",
-            &format!("runs that reached a mean above {}", ex::PENDULUM_TARGET),
+            "worst seed",
+            &format!("seeds with a sustained {target}"),
+            "median steps to it",
         ],
         &summary,
-    ) + &format!(
-        "\nWith both normalisations, the median steps to a mean above {}: {}. Uniformly random torques \
-         average {random:.0} over 100 episodes.\n",
-        ex::PENDULUM_TARGET,
-        median_reach
-            .map_or("never (at least half the seeds did not get there)".into(), |m| format!("{m:.0}")),
-    ) + &folded(
-        "Every run",
-        &markdown_table(
-            &[
-                "setting",
-                "seed",
-                "final 100-episode mean",
-                &format!("steps to a mean above {}", ex::PENDULUM_TARGET),
-            ],
-            &rows,
-        ),
-    );
+    ) + &comparisons
+        + &format!(
+            "\nEvery {} environment steps each run is evaluated: {EVAL_EPISODES} episodes with the mean action, from \
+         start states drawn from the run's seed and the evaluation's number, observations standardised by the \
+         statistics training had reached, not counted as training steps. A run reaches {target} when the mean of \
+         {SUSTAINED} consecutive evaluations does; a run that never did counts as infinitely slow. Uniformly random \
+         torques average {random:.0} over 100 episodes.\n",
+            setup.eval_every,
+        )
+        + &folded(
+            &format!("Evaluation at {budget} steps, seed by seed"),
+            &per_seed_table(&setup.seeds, &groups, |l| {
+                evaluation_at(l, budget).map_or("none".into(), |e| format!("{e:.0}"))
+            }),
+        );
     report.write("04-pendulum-table.md", &text)
 }
 

@@ -1,6 +1,7 @@
 //! Chapter 4's experiments: the cost of per-step against batched gradients,
 //! and a Gaussian policy with chapter 3's value baseline on Pendulum.
 
+use crate::evaluate::train_evaluated;
 use crate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use crate::{BatchedPolicy, Steps, Surrogate, surrogate};
 use ndarray::Array1;
@@ -13,7 +14,7 @@ use pg_core::rollout::mean_episode_return;
 use pg_core::{Batch, PgError, StepWeights};
 use pg_likelihood_ratio::experiments::parallel_map;
 use pg_likelihood_ratio::weighted_score_gradient;
-use pg_likelihood_ratio::{Estimator, PolicyGradient, TrainConfig, TrainLog, train};
+use pg_likelihood_ratio::{Estimator, PolicyGradient, TrainConfig, TrainLog};
 use rand::RngExt;
 use std::hint::black_box;
 use std::time::Instant;
@@ -73,14 +74,17 @@ pub struct PendulumSetup {
     pub normalize_observations: bool,
     /// Standardise the weights within each batch.
     pub normalize_advantages: bool,
+    /// Environment steps between evaluations by the book's protocol
+    /// ([`crate::evaluate`]); a whole number of batches.
+    pub eval_every: usize,
 }
 
 impl Default for PendulumSetup {
     fn default() -> Self {
         Self {
-            seeds: (0..5).collect(),
+            seeds: (0..10).collect(),
             hidden: vec![64, 64],
-            log_std: -0.5,
+            log_std: 0.0,
             state_std: false,
             lr: 0.001,
             batch: 4,
@@ -88,10 +92,11 @@ impl Default for PendulumSetup {
             gamma: 0.99,
             lambda: 0.95,
             value_lr: 0.001,
-            value_steps: 5,
+            value_steps: 20,
             value_minibatch: 256,
             normalize_observations: true,
             normalize_advantages: true,
+            eval_every: 20_000,
         }
     }
 }
@@ -101,16 +106,18 @@ pub const PENDULUM_TARGET: f64 = -400.0;
 
 // ANCHOR: train_pendulum
 /// Trains a Gaussian MLP policy on Pendulum with GAE from a learned value
-/// baseline, the gradient computed through the surrogate in one batched pass.
+/// baseline, the gradient computed through the surrogate in one batched pass,
+/// and evaluates it by the book's protocol every `setup.eval_every` steps.
 pub fn train_pendulum(seed: u64, setup: &PendulumSetup) -> Result<TrainLog, PgError> {
     let mut policy = pendulum_policy(seed, setup);
     let mut update = pendulum_update(seed, setup)?;
     let config =
         TrainConfig { iters: usize::MAX, batch: setup.batch, seed, max_env_steps: Some(setup.max_env_steps) };
     if setup.normalize_observations {
-        train(&mut NormalizedObservations::new(Pendulum::new()), &mut policy, &mut update, &config, |_| {})
+        let env = NormalizedObservations::new(Pendulum::new());
+        train_evaluated(env, &mut policy, &mut update, &config, setup.eval_every)
     } else {
-        train(&mut Pendulum::new(), &mut policy, &mut update, &config, |_| {})
+        train_evaluated(Pendulum::new(), &mut policy, &mut update, &config, setup.eval_every)
     }
 }
 

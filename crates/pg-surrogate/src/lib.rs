@@ -13,6 +13,7 @@
 //! code hands to automatic differentiation.
 
 pub mod book;
+pub mod evaluate;
 pub mod experiments;
 pub mod normalize;
 

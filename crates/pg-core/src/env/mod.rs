@@ -14,7 +14,7 @@ mod stay;
 mod tabular;
 
 pub use cartpole::{CartPole, MAX_STEPS as CARTPOLE_MAX_STEPS};
-pub use pendulum::{MAX_TORQUE, Pendulum};
+pub use pendulum::{MAX_STEPS as PENDULUM_MAX_STEPS, MAX_TORQUE, Pendulum};
 pub use stay::Stay;
 pub use tabular::{TabularMdp, Transition};
 
