@@ -590,9 +590,9 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             "algorithm",
             &format!("median evaluation at {} steps", read_at[0]),
             &format!("at {} steps", read_at[1]),
-            &format!("25th to 75th percentile at {}", read_at[1]),
-            &format!("median steps to a sustained {target}"),
-            "seeds that got there",
+            &format!("25th to 75th percentile at {} steps", read_at[1]),
+            &format!("median steps until 3 consecutive evaluations averaged {target}"),
+            "seeds that did",
             "median seconds per run",
         ],
         &rows,
@@ -607,7 +607,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         }),
     ) + &summary
         + &format!(
-            "\nEvery {} environment steps each run is evaluated: {EVAL_EPISODES} episodes with the mean action, from start states drawn from the run's seed and the evaluation's number (no two runs and no two evaluations share them), not counted as training steps. A budget reads the last evaluation at or before it ({} and {} steps: {} and {}); a run reaches {target} when the mean of {SUSTAINED} consecutive evaluations does. Medians over seeds {:?}, a run that never got there counted as infinitely slow. This chapter: {} episodes per batch, γ = {}, λ = {}, value function Adam {} for {} steps of {} states per batch, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4: its own settings ({} episodes per batch, observations normalised = {}) with this chapter's γ = {}.\n",
+            "\nEvery {} environment steps each run is evaluated: {EVAL_EPISODES} episodes with the mean action, from start states drawn from the run's seed and the evaluation's number (no two runs and no two evaluations share them), not counted as training steps. A budget reads the last evaluation at or before it ({} and {} steps: {} and {}); a run reaches {target} when the mean of {SUSTAINED} consecutive evaluations does. Medians over seeds {:?}, a run that never got there counted as infinitely slow; seconds per run include the evaluations. This chapter: {} episodes per batch, raw observations, initial log σ {}, γ = {}, λ = {}, value function Adam {} for {} steps of {} states per batch, δ = {}, PPO clip ε = {} with {} epochs of minibatches of {} steps, Adam {}, gradient norm at most {}. Chapter 4's update: its own settings ({} episodes per batch, {} observations, initial log σ {}, one Adam step of {} per batch with no bound on the gradient's norm, value function Adam {} for {} steps of {} states per batch), with this chapter's γ = {}, budget and evaluations.\n",
             setup.eval_every,
             budgets[0],
             budgets[1],
@@ -615,6 +615,7 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             read_at[1],
             setup.seeds,
             setup.batch,
+            setup.log_std,
             setup.gamma,
             setup.lambda,
             setup.value_lr,
@@ -627,7 +628,12 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             setup.lr,
             setup.max_grad_norm.map_or("unbounded".into(), |m| m.to_string()),
             ch4_setup.batch,
-            ch4_setup.normalize_observations,
+            if ch4_setup.normalize_observations { "normalised" } else { "raw" },
+            ch4_setup.log_std,
+            ch4_setup.lr,
+            ch4_setup.value_lr,
+            ch4_setup.value_steps,
+            ch4_setup.value_minibatch,
             ch4_setup.gamma,
         );
     report.write("06-pendulum-table.md", &text)

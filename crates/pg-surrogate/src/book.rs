@@ -162,7 +162,7 @@ fn pendulum_plot(groups: &[(&str, &[TrainLog])], random: f64) -> plotly::Plot {
     figure.add_trace(
         Scatter::new(vec![0.0, end], vec![random, random])
             .mode(Mode::Lines)
-            .line(Line::new().dash(DashType::Dash))
+            .line(Line::new().dash(DashType::Dash).color("rgb(110,110,110)"))
             .name("reference: uniformly random torques"),
     );
     figure
@@ -267,8 +267,8 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             &format!("median evaluation at {budget} steps"),
             "25th to 75th percentile",
             "worst seed",
-            &format!("seeds with a sustained {target}"),
-            "median steps to it",
+            &format!("seeds whose 3 consecutive evaluations averaged {target}"),
+            "median steps until they did",
         ],
         &summary,
     ) + &comparisons

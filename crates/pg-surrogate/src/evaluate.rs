@@ -28,7 +28,8 @@ pub const EVAL_EPISODES: usize = 20;
 pub const SUSTAINED: usize = 3;
 
 /// The random stream of evaluation k of a run is `EVAL_STREAM + k` of the
-/// run's seed (training uses streams 0, 1 000 and 2 000).
+/// run's seed (training uses the seed's generator and its streams 1 000
+/// and 2 000).
 pub const EVAL_STREAM: u64 = 1 << 32;
 
 /// How the policy sees an observation during an evaluation.
