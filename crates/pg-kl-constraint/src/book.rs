@@ -17,7 +17,7 @@ use pg_likelihood_ratio::experiments::{
 };
 use pg_likelihood_ratio::{Reinforce, TrainLog};
 use pg_surrogate::evaluate::{
-    EVAL_EPISODES, SUSTAINED, evaluation_at, evaluation_spreads, evaluations, sustained_at,
+    EVAL_EPISODES, SUSTAINED, evaluation_at, evaluation_spreads, last_evaluation, sustained_at,
 };
 use rand::RngExt;
 
@@ -525,29 +525,32 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let target = PENDULUM_EVAL_TARGET;
     let budgets: Vec<usize> = PENDULUM_BUDGETS.iter().map(|&b| b.min(setup.max_env_steps)).collect();
     // The step of the evaluation each budget reads: the last at or before it.
-    let read_at: Vec<usize> = budgets
+    let read_at: Vec<usize> =
+        budgets.iter().map(|&b| last_evaluation(&runs[0][0], b).map_or(0, |(steps, _)| steps)).collect();
+    // Per group, per budget: the runs' evaluations.
+    let at: Vec<Vec<Vec<f64>>> = groups
         .iter()
-        .map(|&b| evaluations(&runs[0][0]).iter().map(|e| e.0).rfind(|&s| s <= b).unwrap_or(0))
+        .map(|(_, logs)| {
+            budgets.iter().map(|&b| logs.iter().filter_map(|l| evaluation_at(l, b)).collect()).collect()
+        })
         .collect();
-    let at = |logs: &[TrainLog], b: usize| -> Vec<f64> {
-        logs.iter().filter_map(|l| evaluation_at(l, b)).collect()
-    };
+    let median_at = |g: usize, b: usize| (!at[g][b].is_empty()).then(|| median(at[g][b].clone()));
     let rows: Vec<Vec<String>> = groups
         .iter()
-        .map(|(name, logs)| {
+        .enumerate()
+        .map(|(g, (name, logs))| {
             let seconds: Vec<f64> =
                 logs.iter().map(|l| l.iterations.last().map_or(0.0, |s| s.wall_seconds)).collect();
-            let last = at(logs, budgets[1]);
+            let last = &at[g][1];
             let mut row = vec![name.to_string()];
-            row.extend(budgets.iter().map(|&b| {
-                let e = at(logs, b);
-                if e.is_empty() { "none".into() } else { format!("{:.0}", median(e)) }
-            }));
+            row.extend(
+                (0..budgets.len()).map(|b| median_at(g, b).map_or("none".into(), |m| format!("{m:.0}"))),
+            );
             row.extend([
                 if last.is_empty() {
                     "none".into()
                 } else {
-                    format!("{:.0} to {:.0}", plot::quantile(&last, 0.25), plot::quantile(&last, 0.75))
+                    format!("{:.0} to {:.0}", plot::quantile(last, 0.25), plot::quantile(last, 0.75))
                 },
                 median_or_never(logs.iter().map(|l| sustained_at(l, target).map(|s| s as f64)), 0),
                 format!(
@@ -562,10 +565,8 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
         .collect();
     let best = groups
         .iter()
-        .filter_map(|(name, logs)| {
-            let last = at(logs, budgets[1]);
-            (!last.is_empty()).then(|| (*name, median(last)))
-        })
+        .enumerate()
+        .filter_map(|(g, (name, _))| median_at(g, 1).map(|m| (*name, m)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let mut summary = best.map_or(String::new(), |(name, value)| {
         format!("\nHighest median evaluation at {} steps: {name}, {value:.0}.", read_at[1])
@@ -573,9 +574,9 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let target_line: Vec<String> = [Algo::Trpo, Algo::Ppo]
         .iter()
         .map(|a| {
-            let i = algos.iter().position(|b| b == a).expect("TRPO and PPO run");
-            let e = at(&runs[i], budgets[0]);
-            let m = if e.is_empty() { f64::NEG_INFINITY } else { median(e) };
+            // Group 0 is chapter 4's update; the algorithms follow in order.
+            let g = 1 + algos.iter().position(|b| b == a).expect("TRPO and PPO run");
+            let m = median_at(g, 0).unwrap_or(f64::NEG_INFINITY);
             format!("{} {m:.0} ({})", a.name(), if m >= target { "met" } else { "missed" })
         })
         .collect();

@@ -84,7 +84,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let hidden = &hidden;
     let init_rng = &mut substream(args.seed, 1_000);
     let start = Instant::now();
-    let mut evaluation = None;
+    let mut eval_interval = None;
     let (log, threshold) = match args.env {
         EnvName::Cartpole if args.batch_steps.is_some() => {
             let mut policy = Categorical::mlp(4, hidden, 2, init_rng);
@@ -104,7 +104,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
             let mut policy = Gaussian::mlp(3, hidden, 1, log_std, init_rng);
             let update = network_update(args, kl.as_ref(), 3, lr)?;
             let every = eval_every(args, &config, kl.as_ref());
-            evaluation = Some(every);
+            eval_interval = Some(every);
             if normalize_observations(args) {
                 let env = NormalizedObservations::new(Pendulum::new());
                 fit_evaluated(env, &mut policy, args, &config, update, every)?
@@ -126,6 +126,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let wall = start.elapsed().as_secs_f64();
     let solved = threshold.and_then(|t| log.solved_at(t, WINDOW));
     let env_steps = log.env_steps();
+    let evals = eval_interval.map(|_| evaluations(&log));
     let summary = json!({
         "algo": algo_name(args.algo),
         "gamma": gamma(args),
@@ -161,12 +162,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         "wall_seconds": wall,
         "env_steps_per_second": env_steps as f64 / wall.max(1e-9),
         "final_mean_return": log.final_mean_return(WINDOW),
-        "eval_every": evaluation,
-        "eval_episodes": evaluation.map(|_| EVAL_EPISODES),
-        "evaluations": evaluation.map(|_| evaluations(&log).iter().map(|(steps, e)| json!([steps, e])).collect::<Vec<_>>()),
-        "final_evaluation": evaluation.and_then(|_| evaluations(&log).last().map(|e| e.1)),
-        "sustained_level": evaluation.map(|_| PENDULUM_EVAL_TARGET),
-        "sustained_at_steps": evaluation.and_then(|_| sustained_at(&log, PENDULUM_EVAL_TARGET)),
+        "eval_every": eval_interval,
+        "eval_episodes": eval_interval.map(|_| EVAL_EPISODES),
+        "evaluations": evals.as_ref().map(|e| e.iter().map(|(steps, r)| json!([steps, r])).collect::<Vec<_>>()),
+        "final_evaluation": evals.as_ref().and_then(|e| e.last().map(|(_, r)| *r)),
+        "sustained_level": eval_interval.map(|_| PENDULUM_EVAL_TARGET),
+        "sustained_at_steps": eval_interval.and_then(|_| sustained_at(&log, PENDULUM_EVAL_TARGET)),
         "solved_threshold": threshold,
         "solved_at_steps": solved.map(|e| e.env_steps),
         "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -567,6 +568,18 @@ fn show_progress(bar: &ProgressBar, config: &TrainConfig, s: &IterStats) {
     bar.set_message(format!("mean return {:.1}  env steps {}{extra}", s.mean_return, s.env_steps));
 }
 
+/// Runs `run` with the progress bar of [`progress_bar`], cleared at the end.
+fn with_progress<T>(
+    args: &TrainArgs,
+    config: &TrainConfig,
+    run: impl FnOnce(&mut dyn FnMut(&IterStats)) -> Result<T, pg_core::PgError>,
+) -> Result<T, String> {
+    let bar = progress_bar(args, config);
+    let out = run(&mut |s| show_progress(&bar, config, s)).map_err(|e| e.to_string());
+    bar.finish_and_clear();
+    out
+}
+
 fn fit<E, P>(
     mut env: E,
     policy: &mut P,
@@ -578,12 +591,10 @@ where
     E: Env,
     P: Policy<Action = E::Action> + Clone + 'static,
 {
-    let bar = progress_bar(args, config);
     let threshold = env.solved_threshold();
-    let log = train(&mut env, policy, update.as_mut(), config, |s| show_progress(&bar, config, s))
-        .map_err(|e| e.to_string());
-    bar.finish_and_clear();
-    Ok((log?, threshold))
+    let log =
+        with_progress(args, config, |on_iter| train(&mut env, policy, update.as_mut(), config, on_iter))?;
+    Ok((log, threshold))
 }
 
 /// Like [`fit`] for Pendulum, evaluating by the book's protocol every `every` steps.
@@ -595,13 +606,11 @@ fn fit_evaluated<E: Evaluable>(
     mut update: Box<dyn Update<Gaussian>>,
     every: usize,
 ) -> Result<(TrainLog, Option<f64>), String> {
-    let bar = progress_bar(args, config);
     let threshold = env.solved_threshold();
-    let log =
-        train_evaluated_with(env, policy, update.as_mut(), config, every, |s| show_progress(&bar, config, s))
-            .map_err(|e| e.to_string());
-    bar.finish_and_clear();
-    Ok((log?, threshold))
+    let log = with_progress(args, config, |on_iter| {
+        train_evaluated_with(env, policy, update.as_mut(), config, every, on_iter)
+    })?;
+    Ok((log, threshold))
 }
 
 /// `--eval-every`, or the interval of the chapter whose setting runs

@@ -201,20 +201,21 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let budget = setup.max_env_steps;
     let finals =
         |logs: &[TrainLog]| -> Vec<f64> { logs.iter().filter_map(|l| evaluation_at(l, budget)).collect() };
+    let by_group: Vec<Vec<f64>> = groups.iter().map(|(_, logs)| finals(logs)).collect();
     let summary: Vec<Vec<String>> = groups
         .iter()
-        .map(|(name, logs)| {
-            let f = finals(logs);
+        .zip(&by_group)
+        .map(|((name, logs), f)| {
             let cell = |x: Option<f64>| x.map_or("none".into(), |x| format!("{x:.0}"));
             let reached: Vec<Option<f64>> =
                 logs.iter().map(|l| sustained_at(l, target).map(|s| s as f64)).collect();
             vec![
                 name.to_string(),
-                cell((!f.is_empty()).then(|| plot::quantile(&f, 0.5))),
+                cell((!f.is_empty()).then(|| plot::quantile(f, 0.5))),
                 if f.is_empty() {
                     "none".into()
                 } else {
-                    format!("{:.0} to {:.0}", plot::quantile(&f, 0.25), plot::quantile(&f, 0.75))
+                    format!("{:.0} to {:.0}", plot::quantile(f, 0.25), plot::quantile(f, 0.75))
                 },
                 cell(f.iter().copied().min_by(f64::total_cmp)),
                 format!("{} of {}", reached.iter().flatten().count(), logs.len()),
@@ -222,23 +223,22 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             ]
         })
         .collect();
-    let base = finals(&full);
-    let target_met = !base.is_empty() && plot::quantile(&base, 0.5) >= target;
+    let base = &by_group[0];
+    let target_met = !base.is_empty() && plot::quantile(base, 0.5) >= target;
     let mut comparisons = format!(
         "\nThe target, a median evaluation of at least {target} after {budget} steps: {}.",
         if target_met { "met" } else { "missed" }
     );
-    for (name, logs) in &groups[1..] {
-        let f = finals(logs);
+    for ((name, _), f) in groups.iter().zip(&by_group).skip(1) {
         if f.is_empty() || base.is_empty() {
             continue;
         }
-        let higher = f.iter().zip(&base).filter(|(a, b)| a > b).count();
+        let higher = f.iter().zip(base).filter(|(a, b)| a > b).count();
         comparisons += &format!(
             " Setting “{}”: median {:.0} against {:.0}, higher on {higher} of {} seeds.",
             name,
-            plot::quantile(&f, 0.5),
-            plot::quantile(&base, 0.5),
+            plot::quantile(f, 0.5),
+            plot::quantile(base, 0.5),
             f.len().min(base.len())
         );
     }

@@ -184,9 +184,15 @@ pub fn evaluations(log: &TrainLog) -> Vec<(usize, f64)> {
     log.iterations.iter().filter_map(|s| s.update.get("eval").map(|e| (s.env_steps, e))).collect()
 }
 
-/// The evaluation at `budget` steps: the last one at or before it.
+/// The evaluation a budget of `budget` steps reads: the last one at or
+/// before it, as (environment steps, mean return).
+pub fn last_evaluation(log: &TrainLog, budget: usize) -> Option<(usize, f64)> {
+    evaluations(log).into_iter().take_while(|(steps, _)| *steps <= budget).last()
+}
+
+/// The mean return of [`last_evaluation`].
 pub fn evaluation_at(log: &TrainLog, budget: usize) -> Option<f64> {
-    evaluations(log).into_iter().take_while(|(steps, _)| *steps <= budget).last().map(|(_, e)| e)
+    last_evaluation(log, budget).map(|(_, e)| e)
 }
 
 /// The environment steps at which the mean of [`SUSTAINED`] consecutive
