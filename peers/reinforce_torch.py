@@ -1,84 +1,98 @@
-"""REINFORCE with reward-to-go in PyTorch on one Gymnasium CartPole-v1, timed.
+"""REINFORCE with reward-to-go in PyTorch on Gymnasium's CartPole-v1: steps per second and time to 475.
 
-The same algorithm as `pg train --algo reward-to-go --hidden 32 --batch-steps 5000
---lr 0.01 --normalize-advantages`: an MLP 4-32-2 with tanh, batches of whole
-episodes until at least 5000 steps, reward-to-go weights standardised over the
-batch, one Adam step per batch. Writes the whole loop's environment steps per
-second, and the steps and seconds to a 100-episode mean of 475, to peers.json.
+The same estimator, network, batch and optimiser as chapter 7's vectorised run
+(`pg train --algo reward-to-go --hidden 32 --batch-steps 5000 --lr 0.01`):
+an MLP 4-32-2 with tanh in f64, batches of whole episodes until at least 5000
+steps, each step weighted by its undiscounted reward-to-go (not standardised,
+as in ours), the surrogate summed over steps and divided by the batch's
+episodes, one Adam step of 0.01 per batch. One environment stepped one
+action at a time, as PyTorch's own REINFORCE example does.
 
-Needs: pip install torch gymnasium. Not run by the project's tests.
+Each seed runs until the last 100 episodes average 475 or --max-steps.
+Writes each run's steps and seconds to 475 and its steps per second up to
+then (the whole run's, if it never got there) to peers.json, under
+pytorch_reinforce_threads_<threads>.
+
+Needs torch and gymnasium (peers/requirements.txt); the project's tests never run it.
 """
 
-import argparse
 import time
-from collections import deque
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from common import record
+from common import each_seed, Window, check, median, parser, record
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-steps", type=int, default=5000)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--max-steps", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    if args.batch_steps < 1 or args.max_steps < 1 or not args.lr > 0:
-        parser.error("--batch-steps and --max-steps must be at least 1 and --lr greater than 0")
-
-    torch.manual_seed(args.seed)
-    # One thread and no argument checks: the fastest settings for a network this small.
-    torch.set_num_threads(1)
-    torch.distributions.Distribution.set_default_validate_args(False)
+def run(seed, batch_steps, lr, max_steps):
+    torch.manual_seed(seed)
     env = gym.make("CartPole-v1")
-    net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    window = deque(maxlen=100)
-    steps, solved = 0, None
-    obs, _ = env.reset(seed=args.seed)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2)).double()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    window = Window()
+    steps = 0
+    obs, _ = env.reset(seed=seed)
     start = time.perf_counter()
-    while steps < args.max_steps:
-        batch_obs, batch_act, batch_w = [], [], []
-        while len(batch_obs) < args.batch_steps:
+    while steps < max_steps and window.solved is None:
+        batch_obs, batch_act, batch_w, episodes = [], [], [], 0
+        while len(batch_obs) < batch_steps:
             rewards = []
             done = False
             while not done:
+                x = torch.from_numpy(obs.astype(np.float64))
                 with torch.no_grad():
-                    probs = torch.softmax(net(torch.from_numpy(obs)), dim=-1)
+                    probs = torch.softmax(net(x), dim=-1)
                 action = int(torch.multinomial(probs, 1))
-                batch_obs.append(obs)
+                batch_obs.append(x)
                 batch_act.append(action)
                 obs, reward, terminated, truncated, _ = env.step(action)
                 rewards.append(reward)
                 done = terminated or truncated
             steps += len(rewards)
+            episodes += 1
             batch_w.extend(np.cumsum(rewards[::-1])[::-1])
-            window.append(sum(rewards))
-            if solved is None and len(window) == 100 and np.mean(window) >= 475:
-                solved = (steps, time.perf_counter() - start)
+            window.finish(sum(rewards), steps, time.perf_counter() - start)
             obs, _ = env.reset()
-        w = torch.as_tensor(np.array(batch_w), dtype=torch.float32)
-        w = (w - w.mean()) / (w.std() + 1e-8)
-        logp = torch.distributions.Categorical(logits=net(torch.as_tensor(np.array(batch_obs), dtype=torch.float32)))
-        loss = -(logp.log_prob(torch.as_tensor(batch_act)) * w).mean()
+        logits = net(torch.stack(batch_obs))
+        logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(batch_act).unsqueeze(1)).squeeze(1)
+        loss = -(logp * torch.as_tensor(np.array(batch_w), dtype=torch.float64)).sum() / episodes
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if solved is not None:
-            break
     seconds = time.perf_counter() - start
+    solved = window.solved
+    rate = solved[0] / solved[1] if solved else steps / seconds
+    return {
+        "seed": seed,
+        "env_steps": steps,
+        "seconds": seconds,
+        "steps_to_475": solved[0] if solved else None,
+        "seconds_to_475": solved[1] if solved else None,
+        "steps_per_second": rate,
+    }
+
+
+def main():
+    p = parser(__doc__)
+    p.add_argument("--threads", type=int, default=1, help="PyTorch's threads (default 1)")
+    p.add_argument("--batch-steps", type=int, default=5000)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--max-steps", type=int, default=1_000_000)
+    args = p.parse_args()
+    check(p, args, threads=args.threads, batch_steps=args.batch_steps, lr=args.lr, max_steps=args.max_steps)
+    runs = each_seed(args.seeds, lambda seed: run(seed, args.batch_steps, args.lr, args.max_steps), args.threads)
     record(
-        "pytorch_reinforce",
+        args.out,
+        f"pytorch_reinforce_threads_{args.threads}",
         {
-            "env_steps_per_second": steps / seconds,
-            "env_steps": steps,
-            "seconds": seconds,
-            "steps_to_475": solved[0] if solved else None,
-            "seconds_to_475": solved[1] if solved else None,
+            "threads": args.threads,
+            "max_steps": args.max_steps,
+            "median_steps_per_second": median([r["steps_per_second"] for r in runs]),
+            "median_steps_to_475": median([r["steps_to_475"] for r in runs]),
+            "median_seconds_to_475": median([r["seconds_to_475"] for r in runs]),
+            "solved": sum(r["steps_to_475"] is not None for r in runs),
+            "runs": runs,
         },
     )
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fastmath;
 pub mod gradcheck;
 pub mod optim;
+pub mod peers;
 pub mod plot;
 pub mod policy;
 pub mod report;

@@ -7,6 +7,7 @@ use crate::experiments::checks::{
 use crate::experiments::{self as ex, Algo, EstimatorMaker, Setup, StepRule, broken};
 use crate::{Fisher, Head, Samples, conjugate_gradient, mean_kl};
 use ndarray::{Array1, Array2};
+use pg_core::peers::{self, Peers};
 use pg_core::plot::{self, Axes, Spread};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch};
 use pg_core::report::{Report, folded, markdown_table};
@@ -34,6 +35,7 @@ pub const GENERATED: &[&str] = &[
     "06-pendulum.html",
     "06-pendulum-seconds.html",
     "06-pendulum-table.md",
+    "06-pendulum-peer.md",
 ];
 
 /// Seeds of the check table (the largest error over them is shown).
@@ -491,6 +493,65 @@ fn cut_at(log: &TrainLog, steps: usize) -> TrainLog {
     }
 }
 
+/// The peer entry the Pendulum comparison reads.
+const SB3_PENDULUM: &str = "sb3_ppo_pendulum";
+
+/// Stable-Baselines3's PPO with the RL Zoo's Pendulum settings, evaluated by
+/// the same protocol, beside this chapter's TRPO and PPO (their medians at
+/// the steps `read_at` each budget of [`PENDULUM_BUDGETS`] reads).
+fn pendulum_peer(
+    ours: &[(&str, Vec<Option<f64>>)],
+    read_at: &[usize],
+    setup: &Setup,
+) -> Result<String, String> {
+    let Some(p) = Peers::read()? else { return Ok(peers::ABSENT.to_string()) };
+    if !p.has(SB3_PENDULUM) {
+        return Ok(peers::ABSENT.to_string());
+    }
+    let show = |m: Option<f64>| m.map_or("none".to_string(), |m| format!("{m:.0}"));
+    let theirs: Vec<(Option<f64>, Option<f64>)> = PENDULUM_BUDGETS
+        .iter()
+        .map(|b| {
+            let at = |f: &str| p.number(&format!("/{SB3_PENDULUM}/budgets/{b}/{f}"));
+            (at("median"), at("env_steps"))
+        })
+        .collect();
+    let mut rows = vec![{
+        let mut row = vec!["Stable-Baselines3 PPO, the RL Zoo's settings".to_string()];
+        row.extend(theirs.iter().map(|(m, steps)| format!("{} (at {})", show(*m), show(*steps))));
+        row
+    }];
+    for (name, medians) in ours {
+        let mut row = vec![format!("this chapter's {name}")];
+        row.extend(medians.iter().zip(read_at).map(|(m, steps)| format!("{} (at {steps})", show(*m))));
+        rows.push(row);
+    }
+    let headers: Vec<String> = std::iter::once("".to_string())
+        .chain(PENDULUM_BUDGETS.iter().map(|b| format!("median evaluation within {b} steps")))
+        .collect();
+    let runs = p.runs(SB3_PENDULUM, "seconds").len();
+    let gamma = match p.number(&format!("/{SB3_PENDULUM}/gamma")) {
+        Some(g) if g == setup.gamma => format!("γ = {g}"),
+        g => format!(
+            "γ = {} here and {} for the peer",
+            setup.gamma,
+            g.map_or("unknown".into(), |g| g.to_string())
+        ),
+    };
+    Ok(format!(
+        "{}\nBoth sides: {gamma}, the protocol above ({EVAL_EPISODES} mean-action episodes from start states of the \
+         run's seed and the evaluation's number, not counted as steps), each budget read at the last policy \
+         within it; this chapter's seeds {:?}, the peer's seeds 0 to {}. What differs: the peer's own settings (4 \
+         environments, rollouts of 4096 steps, 10 epochs of minibatches of 64, its default 64-64 tanh networks, \
+         state-dependent exploration noise (gSDE), no normalisation) against this chapter's, listed under the table \
+         above, and its budgets fall on whole rollouts. {}\n",
+        markdown_table(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows),
+        setup.seeds,
+        runs.saturating_sub(1),
+        p.provenance(&[SB3_PENDULUM]),
+    ))
+}
+
 fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     let setup = pendulum_setup(report.quick());
     report.start(&format!(
@@ -637,7 +698,15 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
             ch4_setup.value_minibatch,
             ch4_setup.gamma,
         );
-    report.write("06-pendulum-table.md", &text)
+    report.write("06-pendulum-table.md", &text)?;
+    let ours: Vec<(&str, Vec<Option<f64>>)> = [Algo::Trpo, Algo::Ppo]
+        .iter()
+        .map(|a| {
+            let g = 1 + algos.iter().position(|b| b == a).expect("TRPO and PPO run");
+            (a.name(), (0..budgets.len()).map(|b| median_at(g, b)).collect())
+        })
+        .collect();
+    report.write("06-pendulum-peer.md", &pendulum_peer(&ours, &read_at, &setup)?)
 }
 
 /// Runs chapter 6's experiments and writes its generated files.

@@ -32,7 +32,10 @@ pub const CHAPTERS: &[Chapter] = &[
         pg_importance_sampling::book::GENERATED,
         pg_importance_sampling::book::write,
     ),
-    chapter("pg-kl-constraint", pg_kl_constraint::book::GENERATED, pg_kl_constraint::book::write),
+    Chapter {
+        extra_inputs: &["peers/peers.json"],
+        ..chapter("pg-kl-constraint", pg_kl_constraint::book::GENERATED, pg_kl_constraint::book::write)
+    },
     Chapter {
         extra_inputs: &["peers/peers.json"],
         ..chapter("pg-speed", pg_speed::book::GENERATED, pg_speed::book::write)

@@ -209,11 +209,11 @@ mod tests {
         append(&root.join("crates/pg-baselines/tests/exact.rs"), "\n// an edit\n");
         assert_eq!(keys(root), after);
 
-        // Chapter 7's optional peer measurements: chapter 7 only.
+        // The optional peer measurements: chapters 6 and 7 only.
         std::fs::create_dir_all(root.join("peers")).unwrap();
         std::fs::write(root.join("peers/peers.json"), "{}").unwrap();
         let with_peers = keys(root);
-        assert_eq!(changed(&after, &with_peers), ["pg-speed"]);
+        assert_eq!(changed(&after, &with_peers), ["pg-kl-constraint", "pg-speed"]);
 
         // pg-core and the lock file feed every chapter; so do the settings.
         append(&root.join("crates/pg-core/src/lib.rs"), "\n// an edit\n");

@@ -6,13 +6,15 @@ use crate::experiments::{self as ex, Timed};
 use crate::{VecConfig, with_threads};
 use pg_causality::RewardToGo;
 use pg_core::env::CartPole;
+use pg_core::peers::{self, Peers};
 use pg_core::plot::{self, Axes};
 use pg_core::report::{Report, markdown_table};
 use pg_kl_constraint::experiments::{Algo, Setup as KlSetup};
-use pg_likelihood_ratio::experiments::{Solving, median, or_never};
+use pg_likelihood_ratio::experiments::{
+    Solving, median, median_of_some, or_never, seconds_to_solve, steps_to_solve,
+};
 use pg_likelihood_ratio::{PolicyGradient, TrainConfig, TrainLog, train};
 use pg_surrogate::Surrogate;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Every file [`write`] generates; the chapter may include only these.
@@ -35,11 +37,6 @@ pub const WIDTHS: [usize; 6] = [8, 16, 32, 64, 128, 256];
 /// The cores of this machine.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Where `pg bench`'s peer scripts leave their measurements.
-pub fn peers_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/peers.json")
 }
 
 struct Sizes {
@@ -73,12 +70,21 @@ fn one_at_a_time(budget: usize) -> Result<Timed, String> {
 
 /// What this project measured, for the comparison with the peers.
 struct Ours {
-    /// Training throughput on one thread and on every core.
-    rates: Vec<f64>,
-    /// Reward-to-go's median seconds to 475 on every core.
-    reward_to_go_seconds: Option<f64>,
-    /// TRPO's median seconds and steps to 475 with the lockstep sampler.
-    trpo: (Option<f64>, Option<f64>),
+    /// Reward-to-go on 1 thread and on every core: the threads, the median
+    /// steps per second up to 475 and how the runs fared against 475.
+    reward_to_go: Vec<(usize, f64, Solving)>,
+    /// TRPO's and PPO's runs with the lockstep sampler against 475.
+    algorithms: Vec<(Algo, Solving)>,
+}
+
+/// A run's environment steps per second up to its first 100-episode mean
+/// of 475 (the whole run's, if it never got there): the rate a run that
+/// stops at 475, as the peers' runs do, would have.
+fn rate_to_solve(run: &Timed) -> f64 {
+    match (steps_to_solve(&run.log), seconds_to_solve(&run.log)) {
+        (Some(steps), Some(seconds)) => steps as f64 / seconds,
+        _ => run.steps_per_second(),
+    }
 }
 
 /// A table's cells for `solving`: median steps, median seconds, "k of n" solved.
@@ -90,7 +96,10 @@ fn cells(solving: &Solving) -> Vec<String> {
     ]
 }
 
-fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f64>), String> {
+/// The throughput table; returns, per thread count, the threads, the whole
+/// runs' median steps per second, the median up to 475 and the runs against 475.
+#[allow(clippy::type_complexity)]
+fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<(usize, f64, f64, Solving)>, String> {
     let err = |e: pg_core::PgError| e.to_string();
     report.start(&format!(
         "chapter 7: training to a mean of 475 ({} seeds, 1 and {} threads)",
@@ -107,16 +116,15 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f6
         "–".into(),
         "–".into(),
     ]);
-    let (mut per_thread, mut seconds) = (vec![], None);
+    let mut per_thread = vec![];
     for threads in [1, cores()] {
         let runs: Vec<Timed> = (0..s.seeds)
             .map(|seed| ex::timed_run(&ex::config(s.solve_budget, seed), &[32], threads))
             .collect::<Result<_, _>>()
             .map_err(err)?;
         let rate = median(runs.iter().map(Timed::steps_per_second).collect());
-        per_thread.push(rate);
         let solving = Solving::of(runs.iter().map(|r| &r.log));
-        seconds = solving.median_seconds;
+        per_thread.push((threads, rate, median(runs.iter().map(rate_to_solve).collect()), solving));
         rows.push(
             [vec!["vectorised".to_string(), threads.to_string(), format!("{rate:.0}")], cells(&solving)]
                 .concat(),
@@ -138,19 +146,19 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<(Vec<f64>, Option<f6
             cores()
         ),
     )?;
-    Ok((per_thread, seconds))
+    Ok(per_thread)
 }
 
 /// Chapter 6's TRPO and PPO with the lockstep sampler: steps and seconds to
 /// a mean of 475, medians over the seeds, one run at a time on every core.
-fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(Option<f64>, Option<f64>), String> {
+fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<Vec<(Algo, Solving)>, String> {
     let setup = if report.quick() {
         KlSetup { seeds: vec![0], max_env_steps: 3_000, ..KlSetup::cartpole() }
     } else {
         KlSetup { seeds: (0..s.seeds).collect(), ..KlSetup::cartpole() }
     };
     report.start(&format!("chapter 7: TRPO and PPO with the lockstep sampler ({} seeds)", setup.seeds.len()));
-    let (mut rows, mut trpo) = (vec![], (None, None));
+    let (mut rows, mut solved) = (vec![], vec![]);
     for algo in [Algo::Trpo, Algo::Ppo] {
         let logs: Vec<TrainLog> = setup
             .seeds
@@ -159,9 +167,7 @@ fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(Option<f64>, Option
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
         let solving = Solving::of(&logs);
-        if algo == Algo::Trpo {
-            trpo = (solving.median_seconds, solving.median_steps);
-        }
+        solved.push((algo, solving));
         rows.push([vec![algo.name().to_string()], cells(&solving)].concat());
     }
     let table =
@@ -176,7 +182,7 @@ fn algorithms(report: &mut dyn Report, s: &Sizes) -> Result<(Option<f64>, Option
             cores()
         ),
     )?;
-    Ok(trpo)
+    Ok(solved)
 }
 
 fn breakdown(report: &mut dyn Report, s: &Sizes, single_thread: f64) -> Result<(), String> {
@@ -300,73 +306,148 @@ fn named(lines: &[(String, Vec<f64>, Vec<f64>)]) -> Vec<(&str, Vec<f64>, Vec<f64
     lines.iter().map(|(n, x, y)| (n.as_str(), x.clone(), y.clone())).collect()
 }
 
+/// The peer entries chapter 7 reads.
+const TORCH: &str = "pytorch_reinforce_threads_";
+const SB3_CARTPOLE: &str = "sb3_ppo_cartpole";
+
+/// `x` with no decimals from 100 on, else three significant-ish decimals.
+fn show(x: Option<f64>) -> String {
+    x.map_or("never".into(), |x| if x.abs() >= 100.0 { format!("{x:.0}") } else { format!("{x:.3}") })
+}
+
+/// How many times `fast` is faster than `slow` ("–" where either is missing).
+fn times(slow: Option<f64>, fast: Option<f64>) -> String {
+    match (slow, fast) {
+        (Some(s), Some(f)) if f > 0.0 => format!("{:.1}×", s / f),
+        _ => "–".into(),
+    }
+}
+
+/// "k of n": how many of an entry's runs reached 475.
+fn solved_of(p: &Peers, entry: &str) -> String {
+    let runs = p.runs(entry, "steps_to_475");
+    format!("{} of {}", runs.iter().flatten().count(), runs.len())
+}
+
+fn reinforce_rows(p: &Peers, ours: &Ours) -> Vec<Vec<String>> {
+    let mut rows = vec![];
+    for (threads, rate, solving) in &ours.reward_to_go {
+        let entry = format!("{TORCH}{threads}");
+        if !p.has(&entry) {
+            continue;
+        }
+        let theirs = median_of_some(p.runs(&entry, "steps_per_second"));
+        let seconds = median_of_some(p.runs(&entry, "seconds_to_475"));
+        let steps = median_of_some(p.runs(&entry, "steps_to_475"));
+        let t = threads.to_string();
+        rows.push(vec![
+            "env steps per second up to 475".into(),
+            t.clone(),
+            show(theirs),
+            show(Some(*rate)),
+            times(Some(*rate), theirs),
+        ]);
+        rows.push(vec![
+            "median seconds to 475".into(),
+            t.clone(),
+            show(seconds),
+            show(solving.median_seconds),
+            times(seconds, solving.median_seconds),
+        ]);
+        rows.push(vec![
+            "median steps to 475".into(),
+            t.clone(),
+            show(steps),
+            show(solving.median_steps),
+            "–".into(),
+        ]);
+        rows.push(vec![
+            "seeds that reached 475".into(),
+            t,
+            solved_of(p, &entry),
+            format!("{} of {}", solving.solved, solving.runs),
+            "–".into(),
+        ]);
+    }
+    rows
+}
+
 fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
     report.start("chapter 7: peer measurements, if present");
-    let path = peers_file();
-    let text = match std::fs::read_to_string(&path) {
-        Err(_) => {
-            "No peer measurements on this machine: `peers/peers.json` is absent. The scripts in `peers/` \
-                   write it (see \"Reproduce\" below); the next `pg book` then shows the ratios here.\n"
-                .to_string()
-        }
-        Ok(json) => {
-            let v: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
-            let mut rows = vec![];
-            let mut row = |what: &str, peer: Option<f64>, mine: Option<f64>, faster: fn(f64, f64) -> f64| {
-                let show = |x: f64| if x >= 100.0 { format!("{x:.0}") } else { format!("{x:.3}") };
-                if let Some(peer) = peer {
-                    let ratio = mine.map_or("–".to_string(), |m| format!("{:.0}×", faster(peer, m)));
-                    rows.push(vec![what.to_string(), show(peer), mine.map_or("–".to_string(), show), ratio]);
-                }
-            };
-            let torch = &v["pytorch_reinforce"];
-            row(
-                "PyTorch REINFORCE (reward-to-go), env steps per second; here on every core",
-                torch["env_steps_per_second"].as_f64(),
-                ours.rates.last().copied(),
-                |peer, mine| mine / peer,
-            );
-            row(
-                "PyTorch REINFORCE, seconds to 475; here the vectorised reward-to-go",
-                torch["seconds_to_475"].as_f64(),
-                ours.reward_to_go_seconds,
-                |peer, mine| peer / mine,
-            );
-            row(
-                "Stable-Baselines3 PPO, seconds for 10⁵ steps; here TRPO's seconds to 475",
-                v["sb3_ppo"]["seconds"].as_f64(),
-                ours.trpo.0,
-                |peer, mine| peer / mine,
-            );
-            let steps = |x: Option<f64>| x.map_or("–".to_string(), |s| format!("{s:.0}"));
-            format!(
-                "{}\nRatios are how many times faster this project is. The peers took {} steps (PyTorch, to 475) \
-                 and {} steps (Stable-Baselines3, evaluation mean {}); TRPO took a median of {} steps. The peers' \
-                 figures come from `peers/peers.json`, written by the scripts in `peers/` on a machine with {} cores.\n",
-                markdown_table(&["measurement", "peer", "this project", "ratio"], &rows),
-                steps(torch["steps_to_475"].as_f64()),
-                steps(v["sb3_ppo"]["env_steps"].as_f64()),
-                v["sb3_ppo"]["eval_mean"].as_f64().map_or("–".to_string(), |m| format!("{m:.1}")),
-                steps(ours.trpo.1),
-                torch["cores"]
-                    .as_u64()
-                    .or(v["sb3_ppo"]["cores"].as_u64())
-                    .map_or("?".to_string(), |c| c.to_string()),
-            )
-        }
+    let Some(p) = Peers::read()? else {
+        return report.write("07-peers.md", peers::ABSENT);
     };
+    let mut text = String::new();
+    let rows = reinforce_rows(&p, ours);
+    if !rows.is_empty() {
+        text += &format!(
+            "#### REINFORCE against PyTorch\n\n{}\nBoth sides: reward-to-go (γ = 1, weights not standardised), an MLP 4-32-2 with tanh \
+             in f64, batches of whole episodes to at least 5000 steps, one Adam step of 0.01 per batch, seeds 0 to 9, \
+             the same thread count on each row; a run stops counting at its first 100-episode mean of 475 (the peer \
+             stops there, this project's run goes on to {} steps, and its rate is read up to 475). The last column is \
+             how many times faster this project is. Medians over seeds, a run that never reached 475 counted as \
+             infinitely slow.\n\n",
+            markdown_table(&["measurement", "threads", "PyTorch", "this project", "ratio"], &rows),
+            sizes(report.quick()).solve_budget,
+        );
+    }
+    if p.has(SB3_CARTPOLE) {
+        let theirs = |f: &str| median_of_some(p.runs(SB3_CARTPOLE, f));
+        let (steps, seconds) = (theirs("steps_to_475"), theirs("seconds_to_475"));
+        let mut rows = vec![vec![
+            "Stable-Baselines3 PPO, the RL Zoo's settings".to_string(),
+            show(steps),
+            show(seconds),
+            solved_of(&p, SB3_CARTPOLE),
+            "–".into(),
+        ]];
+        for (algo, solving) in &ours.algorithms {
+            rows.push(vec![
+                format!("this project's {}, chapter 6's settings", algo.name()),
+                show(solving.median_steps),
+                show(solving.median_seconds),
+                format!("{} of {}", solving.solved, solving.runs),
+                times(seconds, solving.median_seconds),
+            ]);
+        }
+        text += &format!(
+            "#### PPO against Stable-Baselines3\n\n{}\nSteps and seconds until the last 100 finished training episodes \
+             average 475, the same rule on both sides (a callback stops the peer there); medians over seeds 0 to 9, \
+             a run that never got there counted as infinitely slow; every core on both sides. The last column is how \
+             many times less time than the peer a run took.\n\n",
+            markdown_table(
+                &[
+                    "",
+                    "median steps to 475",
+                    "median seconds to 475",
+                    "seeds that reached 475",
+                    "ratio of seconds"
+                ],
+                &rows
+            ),
+        );
+    }
+    let names: Vec<String> = ours
+        .reward_to_go
+        .iter()
+        .map(|(t, ..)| format!("{TORCH}{t}"))
+        .chain([SB3_CARTPOLE.to_string()])
+        .collect();
+    text += &p.provenance(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    text += &format!(" This project's figures were measured by this `pg book` on {} cores.\n", cores());
     report.write("07-peers.md", &text)
 }
 
 /// Runs the chapter's measurements and writes its files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let s = sizes(report.quick());
-    let (rates, reward_to_go_seconds) = throughput(report, &s)?;
-    let trpo = algorithms(report, &s)?;
-    breakdown(report, &s, rates[0])?;
+    let measured = throughput(report, &s)?;
+    let algorithms = algorithms(report, &s)?;
+    breakdown(report, &s, measured[0].1)?;
     figures(report, &s)?;
-    peers(report, &Ours { rates, reward_to_go_seconds, trpo })
+    let reward_to_go =
+        measured.into_iter().map(|(threads, _, rate, solving)| (threads, rate, solving)).collect();
+    peers(report, &Ours { reward_to_go, algorithms })
 }
 
 #[cfg(test)]
