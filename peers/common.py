@@ -38,6 +38,16 @@ def check(p, args, **positive):
             p.error(f"--{name.replace('_', '-')} must be a positive number, got {value}")
     if args.seeds < 1:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
+    # Found now rather than after an hour of measuring.
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        p.error(f"--out {args.out}: its directory does not exist")
+    try:
+        with open(args.out) as f:
+            json.load(f)
+    except FileNotFoundError:
+        pass
+    except (OSError, json.JSONDecodeError) as e:
+        p.error(f"--out {args.out} exists but is not a readable JSON file ({e}); move it away or pass another --out")
 
 
 def cpu():

@@ -74,7 +74,7 @@ def run(seed, max_steps):
 
 def main():
     p = parser(__doc__)
-    p.add_argument("--max-steps", type=int, default=100_000, help="the zoo's budget (default 10⁵)")
+    p.add_argument("--max-steps", type=int, default=100_000, help="the budget (default 10⁵, the zoo's); the step size and clip range fall to 0 over it")
     args = p.parse_args()
     check(p, args, max_steps=args.max_steps)
     threads = os.cpu_count()

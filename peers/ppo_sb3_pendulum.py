@@ -25,7 +25,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-from common import each_seed, median, parser, record
+from common import check, each_seed, median, parser, record
 
 N_ENVS, N_STEPS, EPISODES, GAMMA = 4, 1024, 20, 0.9
 
@@ -100,9 +100,11 @@ def main():
     p.add_argument("--budgets", type=int, nargs="+", default=[100_000, 200_000],
                    help="environment steps at which to evaluate (default 100000 200000)")
     args = p.parse_args()
-    if args.seeds < 1 or any(b < N_ENVS * N_STEPS for b in args.budgets):
-        p.error(f"--seeds must be at least 1 and every --budgets value at least one rollout ({N_ENVS * N_STEPS} "
-                f"steps), got --seeds {args.seeds} --budgets {' '.join(map(str, args.budgets))}")
+    args.budgets = sorted(set(args.budgets))
+    check(p, args)
+    if any(b < N_ENVS * N_STEPS for b in args.budgets):
+        p.error(f"every --budgets value must be at least one rollout ({N_ENVS * N_STEPS} steps), "
+                f"got {' '.join(map(str, args.budgets))}")
     threads = os.cpu_count()
     runs = each_seed(args.seeds, lambda seed: run(seed, args.budgets), threads)
     medians = {}

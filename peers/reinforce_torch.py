@@ -2,7 +2,8 @@
 
 The same estimator, network, batch and optimiser as chapter 7's vectorised run
 (`pg train --algo reward-to-go --hidden 32 --batch-steps 5000 --lr 0.01`):
-an MLP 4-32-2 with tanh in f64, batches of whole episodes until at least 5000
+an MLP 4-32-2 with tanh in f64 initialised as ours (Glorot-uniform weights,
+the output layer's scaled by 0.01, zero biases), batches of whole episodes until at least 5000
 steps, each step weighted by its undiscounted reward-to-go (not standardised,
 as in ours), the surrogate summed over steps and divided by the batch's
 episodes, one Adam step of 0.01 per batch. One environment stepped one
@@ -25,10 +26,20 @@ import torch
 from common import each_seed, Window, check, median, parser, record
 
 
+HIDDEN = 32
+OUTPUT_SCALE = 0.01
+
+
 def run(seed, batch_steps, lr, max_steps):
     torch.manual_seed(seed)
     env = gym.make("CartPole-v1")
-    net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2)).double()
+    net = torch.nn.Sequential(torch.nn.Linear(4, HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, 2)).double()
+    # This project's initialisation: Glorot-uniform weights, the output layer's scaled by 0.01, zero biases.
+    with torch.no_grad():
+        for layer in (net[0], net[2]):
+            torch.nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+        net[2].weight.mul_(OUTPUT_SCALE)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     window = Window()
     steps = 0
@@ -88,6 +99,9 @@ def main():
         {
             "threads": args.threads,
             "max_steps": args.max_steps,
+            "settings": {"hidden": [HIDDEN], "batch_steps": args.batch_steps, "lr": args.lr, "gamma": 1.0,
+                         "standardised": False, "dtype": "float64",
+                         "init": f"glorot-uniform, output x{OUTPUT_SCALE}, zero biases"},
             "median_steps_per_second": median([r["steps_per_second"] for r in runs]),
             "median_steps_to_475": median([r["steps_to_475"] for r in runs]),
             "median_seconds_to_475": median([r["seconds_to_475"] for r in runs]),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures every peer and writes peers/peers.json (about 75 minutes on 2 cores).
+# Measures every peer and writes peers/peers.json (the runs' seconds in it add up to the time it takes).
 # Run it with nothing else busy: the figures are seconds.
 #   PEERS_VENV   the virtual environment to use or create (default target/peers-venv)
 #   PEERS_SMOKE=1  one short run of each script into target/peers-smoke.json, to check the set-up
@@ -25,4 +25,4 @@ fi
 [ "$cores" -gt 1 ] && "$py" peers/reinforce_torch.py --threads "$cores"
 "$py" peers/ppo_sb3.py
 "$py" peers/ppo_sb3_pendulum.py
-echo "wrote peers/peers.json; the next pg book shows it in chapter 7"
+echo "wrote peers/peers.json; the next pg book shows it in chapters 6 and 7"

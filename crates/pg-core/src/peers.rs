@@ -45,6 +45,11 @@ impl Peers {
         self.0.pointer(pointer).and_then(Value::as_f64)
     }
 
+    /// The value at `pointer` as compact JSON text (`[32]`, `0.01`, `false`, `"float64"`), if there is one.
+    pub fn json(&self, pointer: &str) -> Option<String> {
+        self.0.pointer(pointer).map(Value::to_string)
+    }
+
     /// The numbers at `field` of every run of entry `name`, in order
     /// (`None` for a run without one, such as one that never reached 475).
     pub fn runs(&self, name: &str, field: &str) -> Vec<Option<f64>> {
@@ -78,8 +83,8 @@ impl Peers {
             }
         }
         format!(
-            "The peers' figures were measured {} (`peers/peers.json`, committed; `bash peers/run_all.sh` measures \
-             them again on your machine, see `peers/README.md`).",
+            "The peers' figures were measured {} (from `peers/peers.json`; `bash peers/run_all.sh` measures them \
+             again on your machine, see `peers/README.md`).",
             machines.join("; and ")
         )
     }
@@ -99,6 +104,7 @@ mod tests {
         let p = Peers::parse(FILE).unwrap();
         assert_eq!(p.number("/a/x"), Some(2.5));
         assert_eq!(p.number("/a/y"), None);
+        assert_eq!(p.json("/a/runs/0").as_deref(), Some(r#"{"s":1}"#));
         assert_eq!(p.runs("a", "s"), [Some(1.0), None, None]);
         assert!(p.runs("c", "s").is_empty());
         let text = p.provenance(&["a", "b", "c"]);

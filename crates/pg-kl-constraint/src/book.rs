@@ -516,6 +516,13 @@ fn pendulum_peer(
             (at("median"), at("env_steps"))
         })
         .collect();
+    let episodes = match p.number(&format!("/{SB3_PENDULUM}/eval_episodes")) {
+        Some(e) if e == EVAL_EPISODES as f64 => format!("{EVAL_EPISODES} mean-action episodes"),
+        e => format!(
+            "mean-action episodes, {EVAL_EPISODES} here and {} for the peer",
+            e.map_or("unknown".into(), |e| format!("{e:.0}"))
+        ),
+    };
     let mut rows = vec![{
         let mut row = vec!["Stable-Baselines3 PPO, the RL Zoo's settings".to_string()];
         row.extend(theirs.iter().map(|(m, steps)| format!("{} (at {})", show(*m), show(*steps))));
@@ -529,7 +536,14 @@ fn pendulum_peer(
     let headers: Vec<String> = std::iter::once("".to_string())
         .chain(PENDULUM_BUDGETS.iter().map(|b| format!("median evaluation within {b} steps")))
         .collect();
-    let runs = p.runs(SB3_PENDULUM, "seconds").len();
+    let their_seeds: Vec<Option<f64>> = p.runs(SB3_PENDULUM, "seed");
+    let seeds = if their_seeds == setup.seeds.iter().map(|&s| Some(s as f64)).collect::<Vec<_>>() {
+        format!("seeds {:?} on both sides", setup.seeds)
+    } else {
+        let listed: Vec<String> =
+            their_seeds.iter().map(|s| s.map_or("?".into(), |s| format!("{s:.0}"))).collect();
+        format!("seeds {:?} here, {} for the peer", setup.seeds, listed.join(", "))
+    };
     let gamma = match p.number(&format!("/{SB3_PENDULUM}/gamma")) {
         Some(g) if g == setup.gamma => format!("γ = {g}"),
         g => format!(
@@ -539,15 +553,13 @@ fn pendulum_peer(
         ),
     };
     Ok(format!(
-        "{}\nBoth sides: {gamma}, the protocol above ({EVAL_EPISODES} mean-action episodes from start states of the \
+        "{}\nBoth sides: {gamma}, the protocol above ({episodes} from start states of the \
          run's seed and the evaluation's number, not counted as steps), each budget read at the last policy \
-         within it; this chapter's seeds {:?}, the peer's seeds 0 to {}. What differs: the peer's own settings (4 \
-         environments, rollouts of 4096 steps, 10 epochs of minibatches of 64, its default 64-64 tanh networks, \
-         state-dependent exploration noise (gSDE), no normalisation) against this chapter's, listed under the table \
-         above, and its budgets fall on whole rollouts. {}\n",
+         within it; {seeds}. What differs: each side runs its own tuned \
+         settings (the peer's are the zoo's, in `peers/ppo_sb3_pendulum.py`, with state-dependent exploration \
+         noise, gSDE; this chapter's are listed under the table above), and the peer's budgets fall on whole rollouts \
+         (the steps in brackets). {}\n",
         markdown_table(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows),
-        setup.seeds,
-        runs.saturating_sub(1),
         p.provenance(&[SB3_PENDULUM]),
     ))
 }

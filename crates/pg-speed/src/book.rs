@@ -3,11 +3,12 @@
 //! the book is built, on the machine that builds it.
 
 use crate::experiments::{self as ex, Timed};
-use crate::{VecConfig, with_threads};
+use crate::{Quota, VecConfig, Weighting, with_threads};
 use pg_causality::RewardToGo;
 use pg_core::env::CartPole;
 use pg_core::peers::{self, Peers};
 use pg_core::plot::{self, Axes};
+use pg_core::policy::Categorical;
 use pg_core::report::{Report, markdown_table};
 use pg_kl_constraint::experiments::{Algo, Setup as KlSetup};
 use pg_likelihood_ratio::experiments::{
@@ -28,6 +29,9 @@ pub const GENERATED: &[&str] = &[
     "07-threads.html",
     "07-peers.md",
 ];
+
+/// The hidden layer of the chapter's runs.
+const HIDDEN: [usize; 1] = [32];
 
 /// Batch sizes (steps) of the batch-size figure.
 pub const BATCHES: [usize; 5] = [1_000, 2_000, 5_000, 10_000, 20_000];
@@ -58,7 +62,7 @@ fn sizes(quick: bool) -> Sizes {
 /// gradient, batches of 32 episodes) on one thread, for comparison.
 fn one_at_a_time(budget: usize) -> Result<Timed, String> {
     let err = |e: pg_core::PgError| e.to_string();
-    let mut policy = ex::initial_policy(&[32], 0);
+    let mut policy = ex::initial_policy(&HIDDEN, 0);
     let mut update = PolicyGradient::adam(Surrogate(RewardToGo::new()), 0.01).map_err(err)?;
     let config = TrainConfig { iters: usize::MAX, batch: 32, seed: 0, max_env_steps: Some(budget) };
     let start = Instant::now();
@@ -119,7 +123,7 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<(usize, f64, f64
     let mut per_thread = vec![];
     for threads in [1, cores()] {
         let runs: Vec<Timed> = (0..s.seeds)
-            .map(|seed| ex::timed_run(&ex::config(s.solve_budget, seed), &[32], threads))
+            .map(|seed| ex::timed_run(&ex::config(s.solve_budget, seed), &HIDDEN, threads))
             .collect::<Result<_, _>>()
             .map_err(err)?;
         let rate = median(runs.iter().map(Timed::steps_per_second).collect());
@@ -315,18 +319,89 @@ fn show(x: Option<f64>) -> String {
     x.map_or("never".into(), |x| if x.abs() >= 100.0 { format!("{x:.0}") } else { format!("{x:.3}") })
 }
 
-/// How many times `fast` is faster than `slow` ("–" where either is missing).
+/// How many times `fast` is faster than `slow`, to two significant digits
+/// (the two sides are measured at different times: more would be noise);
+/// "–" where either is missing.
 fn times(slow: Option<f64>, fast: Option<f64>) -> String {
     match (slow, fast) {
-        (Some(s), Some(f)) if f > 0.0 => format!("{:.1}×", s / f),
+        (Some(s), Some(f)) if f > 0.0 => format!("{}×", two_digits(s / f)),
         _ => "–".into(),
     }
+}
+
+/// `x > 0` rounded to two significant digits.
+fn two_digits(x: f64) -> String {
+    if !(x > 0.0 && x.is_finite()) {
+        return "–".into();
+    }
+    let magnitude = x.log10().floor() as i32;
+    let step = 10f64.powi(magnitude - 1);
+    let rounded = (x / step).round() * step;
+    // Rounding may carry into the next power of ten (9.96 → 10).
+    let decimals = (1 - rounded.log10().floor() as i32).max(0) as usize;
+    format!("{rounded:.decimals$}")
 }
 
 /// "k of n": how many of an entry's runs reached 475.
 fn solved_of(p: &Peers, entry: &str) -> String {
     let runs = p.runs(entry, "steps_to_475");
     format!("{} of {}", runs.iter().flatten().count(), runs.len())
+}
+
+/// The settings of chapter 7's reward-to-go run and of the PyTorch peer's,
+/// as (what, ours, the peer's), each as JSON text.
+fn reinforce_settings(p: &Peers, entry: &str, s: &Sizes) -> Vec<(&'static str, String, Option<String>)> {
+    let ours = ex::config(s.solve_budget, 0);
+    let json = |v: serde_json::Value| v.to_string();
+    let batch = match ours.batch {
+        Quota::Steps(n) => json(n.into()),
+        Quota::Episodes(n) => format!("{n} episodes"),
+    };
+    let gamma = match ours.weighting {
+        Weighting::RewardToGo(g) => json(g.into()),
+        Weighting::Return => "the whole return".into(),
+    };
+    let theirs = |key: &str| p.json(&format!("/{entry}/settings/{key}"));
+    vec![
+        ("tanh hidden widths", json(HIDDEN.to_vec().into()), theirs("hidden")),
+        ("batches of whole episodes to at least", batch, theirs("batch_steps")),
+        ("Adam step size", json(ours.lr.into()), theirs("lr")),
+        ("reward-to-go γ", gamma, theirs("gamma")),
+        ("weights standardised", json(ours.normalize.into()), theirs("standardised")),
+        // The policy's parameters are f64 (`Categorical` holds `f64`).
+        ("floating point", json("float64".into()), theirs("dtype")),
+        // `Categorical::mlp`'s initialisation (`Mlp::init`).
+        (
+            "initialisation",
+            json(format!("glorot-uniform, output x{}, zero biases", Categorical::OUTPUT_SCALE).into()),
+            theirs("init"),
+        ),
+    ]
+}
+
+/// "Both sides: …" for the settings that agree, "What differs: …" for the rest.
+fn settings_sentence(settings: &[(&str, String, Option<String>)]) -> String {
+    let same: Vec<String> = settings
+        .iter()
+        .filter(|(_, o, t)| Some(o) == t.as_ref())
+        .map(|(w, o, _)| format!("{w} {}", o.trim_matches('"')))
+        .collect();
+    let differ: Vec<String> = settings
+        .iter()
+        .filter(|(_, o, t)| Some(o) != t.as_ref())
+        .map(|(w, o, t)| {
+            format!(
+                "{w} {} here, {} for the peer",
+                o.trim_matches('"'),
+                t.as_deref().unwrap_or("not recorded")
+            )
+        })
+        .collect();
+    let mut text = format!("Both sides: {}.", same.join("; "));
+    if !differ.is_empty() {
+        text += &format!(" What differs: {}.", differ.join("; "));
+    }
+    text
 }
 
 fn reinforce_rows(p: &Peers, ours: &Ours) -> Vec<Vec<String>> {
@@ -372,23 +447,41 @@ fn reinforce_rows(p: &Peers, ours: &Ours) -> Vec<Vec<String>> {
     rows
 }
 
+/// Which seeds each side ran: this project seeds 0 to `ours` − 1, the peer
+/// the seeds its runs record.
+fn seeds_sentence(ours: u64, theirs: &[Option<f64>]) -> String {
+    let range =
+        |n: u64| if n == 1 { "seed 0".to_string() } else { format!("seeds 0 to {}", n.saturating_sub(1)) };
+    let expected: Vec<Option<f64>> = (0..ours).map(|s| Some(s as f64)).collect();
+    if theirs == expected.as_slice() {
+        format!("{} on both sides", range(ours))
+    } else {
+        let listed: Vec<String> =
+            theirs.iter().map(|s| s.map_or("?".into(), |s| format!("{s:.0}"))).collect();
+        format!("{} here, seeds {} for the peer", range(ours), listed.join(", "))
+    }
+}
+
 fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
     report.start("chapter 7: peer measurements, if present");
     let Some(p) = Peers::read()? else {
         return report.write("07-peers.md", peers::ABSENT);
     };
     let mut text = String::new();
+    let s = sizes(report.quick());
     let rows = reinforce_rows(&p, ours);
-    if !rows.is_empty() {
+    if let Some((threads, ..)) = ours.reward_to_go.iter().find(|(t, ..)| p.has(&format!("{TORCH}{t}"))) {
+        let entry = format!("{TORCH}{threads}");
         text += &format!(
-            "#### REINFORCE against PyTorch\n\n{}\nBoth sides: reward-to-go (γ = 1, weights not standardised), an MLP 4-32-2 with tanh \
-             in f64, batches of whole episodes to at least 5000 steps, one Adam step of 0.01 per batch, seeds 0 to 9, \
-             the same thread count on each row; a run stops counting at its first 100-episode mean of 475 (the peer \
-             stops there, this project's run goes on to {} steps, and its rate is read up to 475). The last column is \
-             how many times faster this project is. Medians over seeds, a run that never reached 475 counted as \
-             infinitely slow.\n\n",
+            "#### REINFORCE against PyTorch\n\n{}\n{} The same thread count on each row; {}. A run stops counting at its \
+             first 100-episode mean of 475 (the peer stops there; this project's run goes on to {} steps, and its \
+             rate is read up to 475). The peer stamps each episode with the time it ended, this project a batch's \
+             episodes with the time its gradient was done: at most one batch's time, against this project. The last column is how many times faster this project is. Medians over seeds, \
+             a run that never reached 475 counted as infinitely slow.\n\n",
             markdown_table(&["measurement", "threads", "PyTorch", "this project", "ratio"], &rows),
-            sizes(report.quick()).solve_budget,
+            settings_sentence(&reinforce_settings(&p, &entry, &s)),
+            seeds_sentence(s.seeds, &p.runs(&entry, "seed")),
+            s.solve_budget,
         );
     }
     if p.has(SB3_CARTPOLE) {
@@ -403,7 +496,7 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
         ]];
         for (algo, solving) in &ours.algorithms {
             rows.push(vec![
-                format!("this project's {}, chapter 6's settings", algo.name()),
+                format!("this project's {}", algo.name()),
                 show(solving.median_steps),
                 show(solving.median_seconds),
                 format!("{} of {}", solving.solved, solving.runs),
@@ -412,9 +505,13 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
         }
         text += &format!(
             "#### PPO against Stable-Baselines3\n\n{}\nSteps and seconds until the last 100 finished training episodes \
-             average 475, the same rule on both sides (a callback stops the peer there); medians over seeds 0 to 9, \
-             a run that never got there counted as infinitely slow; every core on both sides. The last column is how \
-             many times less time than the peer a run took.\n\n",
+             average 475, the same rule on both sides (a callback stops the peer there); {}; medians over seeds, a \
+             run that never got there counted as infinitely slow. This project's runs are those of the table \
+             above (chapter 6's settings, sampled in lockstep on every core, the update on one thread); the peer \
+             runs with PyTorch on every core. Each side runs its own tuned settings: the peer's are the zoo's, in \
+             `peers/ppo_sb3.py` (its own γ, λ, rollouts and epochs, float32 networks, and a step size and clip \
+             range that fall to 0 over its budget). The last column is how many times less time than the peer a \
+             run took.\n\n",
             markdown_table(
                 &[
                     "",
@@ -424,6 +521,10 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
                     "ratio of seconds"
                 ],
                 &rows
+            ),
+            seeds_sentence(
+                ours.algorithms.first().map_or(0, |(_, s)| s.runs as u64),
+                &p.runs(SB3_CARTPOLE, "seed")
             ),
         );
     }
@@ -455,5 +556,14 @@ mod tests {
     #[test]
     fn quick_run_writes_exactly_the_listed_files() {
         pg_core::report::quick_run(super::write, super::GENERATED).unwrap();
+    }
+
+    #[test]
+    fn ratios_keep_two_significant_digits() {
+        let cases =
+            [(213.3, "210"), (72.8, "73"), (27.8, "28"), (9.96, "10"), (1.04, "1.0"), (0.123, "0.12")];
+        for (x, shown) in cases {
+            assert_eq!(super::two_digits(x), shown, "{x}");
+        }
     }
 }

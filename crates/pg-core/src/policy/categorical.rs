@@ -15,6 +15,10 @@ pub struct Categorical {
 }
 
 impl Categorical {
+    /// The scale of [`Categorical::mlp`]'s initial output weights (Glorot-uniform
+    /// draws times this; biases zero): the first policy is close to uniform.
+    pub const OUTPUT_SCALE: f64 = 0.01;
+
     /// The linear softmax policy with all parameters zero (the uniform policy).
     pub fn linear(obs_dim: usize, n_actions: usize) -> Self {
         let net = Mlp::new(obs_dim, &[], n_actions);
@@ -25,7 +29,7 @@ impl Categorical {
     /// An MLP with tanh hidden layers of the given widths and a softmax head.
     pub fn mlp(obs_dim: usize, hidden: &[usize], n_actions: usize, rng: &mut PgRng) -> Self {
         let net = Mlp::new(obs_dim, hidden, n_actions);
-        let theta = Array1::from(net.init(0.01, rng));
+        let theta = Array1::from(net.init(Self::OUTPUT_SCALE, rng));
         Self { net, theta }
     }
 
