@@ -12,6 +12,7 @@
 //! the estimator trait, the training loop and the experiments are chapter 1's.
 
 pub mod book;
+pub mod exercises;
 pub mod experiments;
 
 use pg_core::error::{PgError, unit_interval};
