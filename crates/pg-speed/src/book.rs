@@ -74,11 +74,21 @@ fn one_at_a_time(budget: usize) -> Result<Timed, String> {
 
 /// What this project measured, for the comparison with the peers.
 struct Ours {
-    /// Reward-to-go on 1 thread and on every core: the threads, the median
-    /// steps per second up to 475 and how the runs fared against 475.
-    reward_to_go: Vec<(usize, f64, Solving)>,
+    /// Reward-to-go on 1 thread and on every core.
+    reward_to_go: Vec<OnThreads>,
     /// TRPO's and PPO's runs with the lockstep sampler against 475.
     algorithms: Vec<(Algo, Solving)>,
+}
+
+/// The vectorised reward-to-go's runs on one thread count.
+struct OnThreads {
+    threads: usize,
+    /// The whole runs' median environment steps per second.
+    rate: f64,
+    /// The median of [`rate_to_solve`].
+    rate_to_solve: f64,
+    /// How the runs fared against 475.
+    solving: Solving,
 }
 
 /// A run's environment steps per second up to its first 100-episode mean
@@ -100,10 +110,8 @@ fn cells(solving: &Solving) -> Vec<String> {
     ]
 }
 
-/// The throughput table; returns, per thread count, the threads, the whole
-/// runs' median steps per second, the median up to 475 and the runs against 475.
-#[allow(clippy::type_complexity)]
-fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<(usize, f64, f64, Solving)>, String> {
+/// The throughput table; returns the runs on 1 thread and on every core.
+fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<OnThreads>, String> {
     let err = |e: pg_core::PgError| e.to_string();
     report.start(&format!(
         "chapter 7: training to a mean of 475 ({} seeds, 1 and {} threads)",
@@ -128,7 +136,8 @@ fn throughput(report: &mut dyn Report, s: &Sizes) -> Result<Vec<(usize, f64, f64
             .map_err(err)?;
         let rate = median(runs.iter().map(Timed::steps_per_second).collect());
         let solving = Solving::of(runs.iter().map(|r| &r.log));
-        per_thread.push((threads, rate, median(runs.iter().map(rate_to_solve).collect()), solving));
+        let rate_to_solve = median(runs.iter().map(rate_to_solve).collect());
+        per_thread.push(OnThreads { threads, rate, rate_to_solve, solving });
         rows.push(
             [vec!["vectorised".to_string(), threads.to_string(), format!("{rate:.0}")], cells(&solving)]
                 .concat(),
@@ -406,7 +415,7 @@ fn settings_sentence(settings: &[(&str, String, Option<String>)]) -> String {
 
 fn reinforce_rows(p: &Peers, ours: &Ours) -> Vec<Vec<String>> {
     let mut rows = vec![];
-    for (threads, rate, solving) in &ours.reward_to_go {
+    for OnThreads { threads, rate_to_solve: rate, solving, .. } in &ours.reward_to_go {
         let entry = format!("{TORCH}{threads}");
         if !p.has(&entry) {
             continue;
@@ -470,7 +479,9 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
     let mut text = String::new();
     let s = sizes(report.quick());
     let rows = reinforce_rows(&p, ours);
-    if let Some((threads, ..)) = ours.reward_to_go.iter().find(|(t, ..)| p.has(&format!("{TORCH}{t}"))) {
+    if let Some(OnThreads { threads, .. }) =
+        ours.reward_to_go.iter().find(|r| p.has(&format!("{TORCH}{}", r.threads)))
+    {
         let entry = format!("{TORCH}{threads}");
         text += &format!(
             "#### REINFORCE against PyTorch\n\n{}\n{} The same thread count on each row; {}. A run stops counting at its \
@@ -531,7 +542,7 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
     let names: Vec<String> = ours
         .reward_to_go
         .iter()
-        .map(|(t, ..)| format!("{TORCH}{t}"))
+        .map(|r| format!("{TORCH}{}", r.threads))
         .chain([SB3_CARTPOLE.to_string()])
         .collect();
     text += &p.provenance(&names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -542,12 +553,10 @@ fn peers(report: &mut dyn Report, ours: &Ours) -> Result<(), String> {
 /// Runs the chapter's measurements and writes its files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let s = sizes(report.quick());
-    let measured = throughput(report, &s)?;
+    let reward_to_go = throughput(report, &s)?;
     let algorithms = algorithms(report, &s)?;
-    breakdown(report, &s, measured[0].1)?;
+    breakdown(report, &s, reward_to_go[0].rate)?;
     figures(report, &s)?;
-    let reward_to_go =
-        measured.into_iter().map(|(threads, _, rate, solving)| (threads, rate, solving)).collect();
     peers(report, &Ours { reward_to_go, algorithms })
 }
 
@@ -560,8 +569,16 @@ mod tests {
 
     #[test]
     fn ratios_keep_two_significant_digits() {
-        let cases =
-            [(213.3, "210"), (72.8, "73"), (27.8, "28"), (9.96, "10"), (1.04, "1.0"), (0.123, "0.12")];
+        let cases = [
+            (0.0, "–"),
+            (f64::INFINITY, "–"),
+            (213.3, "210"),
+            (72.8, "73"),
+            (27.8, "28"),
+            (9.96, "10"),
+            (1.04, "1.0"),
+            (0.123, "0.12"),
+        ];
         for (x, shown) in cases {
             assert_eq!(super::two_digits(x), shown, "{x}");
         }
