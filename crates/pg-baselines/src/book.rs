@@ -5,6 +5,7 @@ use crate::experiments::{self as ex, TabularRuns, VarianceRow};
 use crate::{MeanBaseline, OptimalBaseline};
 use pg_causality::RewardToGo;
 use pg_core::env::TabularMdp;
+use pg_core::grading::book_section;
 use pg_core::plot::{self, Axes};
 use pg_core::policy::TabularSoftmax;
 use pg_core::report::{Report, markdown_table};
@@ -25,6 +26,8 @@ pub const GENERATED: &[&str] = &[
     "03-gae.md",
     "03-learning-curves.html",
     "03-learning-table.md",
+    "03-exercise-leave-one-out.md",
+    "03-exercise-gae.md",
 ];
 
 /// The baselines (the first three) and their deliberately broken variants,
@@ -403,7 +406,18 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     sparse(report)?;
     batch_sizes(report)?;
     gae_table(report)?;
+    exercises(report)?;
     cartpole(report)
+}
+
+/// What the graders of the chapter's exercises know and print.
+fn exercises(report: &mut dyn Report) -> Result<(), String> {
+    use crate::exercises::*;
+    report.start("chapter 3: exercise graders");
+    let starter = check_leave_one_out(LEAVE_ONE_OUT_STARTER);
+    report.write("03-exercise-leave-one-out.md", &book_section(LEAVE_ONE_OUT_MISTAKES, &starter))?;
+    let starter = check_gae(GAE_STARTER);
+    report.write("03-exercise-gae.md", &book_section(GAE_MISTAKES, &starter))
 }
 
 #[cfg(test)]

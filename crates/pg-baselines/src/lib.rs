@@ -20,6 +20,7 @@
 //! state value V(s), with generalised advantage estimation (GAE) built on it.
 
 pub mod book;
+pub mod exercises;
 pub mod experiments;
 pub mod value;
 

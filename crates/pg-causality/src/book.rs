@@ -4,6 +4,7 @@
 use crate::RewardToGo;
 use crate::experiments::{self as ex, OffByOne};
 use pg_core::env::TabularMdp;
+use pg_core::grading::book_section;
 use pg_core::policy::TabularSoftmax;
 use pg_core::report::{Report, markdown_table};
 use pg_likelihood_ratio::book::{STAY_CHECK, Z_TEST_N, Z_TEST_SEED, cartpole_setup};
@@ -20,6 +21,7 @@ pub const GENERATED: &[&str] = &[
     "02-dropped.md",
     "02-learning-curves.html",
     "02-learning-table.md",
+    "02-exercise-reward-to-go.md",
 ];
 
 /// Reward-to-go and its deliberately broken variants, for the check table.
@@ -164,6 +166,9 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     checks(report)?;
     stay(report)?;
     dropped(report)?;
+    report.start("chapter 2: exercise grader");
+    let starter = crate::exercises::check_reward_to_go(crate::exercises::STARTER);
+    report.write("02-exercise-reward-to-go.md", &book_section(crate::exercises::MISTAKES, &starter))?;
 
     report.start("chapter 2: exact variance against horizon");
     let horizons: Vec<usize> = if report.quick() { (1..=4).collect() } else { HORIZONS.collect() };

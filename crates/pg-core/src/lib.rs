@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod fastmath;
 pub mod gradcheck;
+pub mod grading;
 pub mod optim;
 pub mod peers;
 pub mod plot;

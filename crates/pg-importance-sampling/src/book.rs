@@ -3,6 +3,7 @@
 
 use crate::experiments::{self as ex, ReuseSetup};
 use pg_core::env::TabularMdp;
+use pg_core::grading::book_section;
 use pg_core::plot::{self, Axes};
 use pg_core::report::{Report, markdown_table};
 use pg_likelihood_ratio::TrainLog;
@@ -18,6 +19,7 @@ pub const GENERATED: &[&str] = &[
     "05-reuse.html",
     "05-reuse-kl.html",
     "05-reuse-table.md",
+    "05-exercise-per-decision.md",
 ];
 
 /// How far θ is moved from θ_old in the check table and the horizon experiment.
@@ -296,7 +298,16 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     checks(report)?;
     horizon(report)?;
     first_order(report)?;
+    exercises(report)?;
     reuse(report)
+}
+
+/// What the grader of the chapter's exercise knows and prints.
+fn exercises(report: &mut dyn Report) -> Result<(), String> {
+    use crate::exercises::*;
+    report.start("chapter 5: exercise grader");
+    let starter = check_per_decision(PER_DECISION_STARTER);
+    report.write("05-exercise-per-decision.md", &book_section(PER_DECISION_MISTAKES, &starter))
 }
 
 #[cfg(test)]

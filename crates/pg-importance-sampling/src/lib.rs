@@ -15,6 +15,7 @@
 //! θ = θ_old every ratio is 1 and they become chapters 1 and 2 again.
 
 pub mod book;
+pub mod exercises;
 pub mod experiments;
 pub mod reuse;
 

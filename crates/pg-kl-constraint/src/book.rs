@@ -7,6 +7,7 @@ use crate::experiments::checks::{
 use crate::experiments::{self as ex, Algo, EstimatorMaker, Setup, StepRule, broken};
 use crate::{Fisher, Head, Samples, conjugate_gradient, mean_kl};
 use ndarray::{Array1, Array2};
+use pg_core::grading::book_section;
 use pg_core::peers::{self, Peers};
 use pg_core::plot::{self, Axes, Spread};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch};
@@ -36,6 +37,9 @@ pub const GENERATED: &[&str] = &[
     "06-pendulum-seconds.html",
     "06-pendulum-table.md",
     "06-pendulum-peer.md",
+    "06-exercise-cg.md",
+    "06-exercise-clipped.md",
+    "06-exercise-kl.md",
 ];
 
 /// Seeds of the check table (the largest error over them is shown).
@@ -721,10 +725,21 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
     report.write("06-pendulum-peer.md", &pendulum_peer(&ours, &read_at, &setup)?)
 }
 
+/// What the graders of the chapter's exercises know and print.
+fn exercises(report: &mut dyn Report) -> Result<(), String> {
+    use crate::exercises::*;
+    report.start("chapter 6: exercise graders");
+    report.write("06-exercise-cg.md", &book_section(CG_MISTAKES, &check_cg(CG_STARTER)))?;
+    let starter = check_clipped(CLIPPED_STARTER);
+    report.write("06-exercise-clipped.md", &book_section(CLIPPED_MISTAKES, &starter))?;
+    report.write("06-exercise-kl.md", &book_section(KL_MISTAKES, &check_kl(KL_STARTER)))
+}
+
 /// Runs chapter 6's experiments and writes its generated files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     checks(report)?;
     cg(report)?;
+    exercises(report)?;
     step_size(report)?;
     cartpole(report)?;
     pendulum(report)

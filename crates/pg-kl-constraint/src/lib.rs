@@ -20,6 +20,7 @@
 //! (Jᵀ u) pass through the network.
 
 pub mod book;
+pub mod exercises;
 pub mod experiments;
 pub mod natural;
 pub mod ppo;

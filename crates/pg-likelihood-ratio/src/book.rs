@@ -4,6 +4,7 @@
 use crate::experiments::{self as ex, CartPoleSetup, broken};
 use crate::{Estimator, Reinforce};
 use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
+use pg_core::grading::book_section;
 use pg_core::policy::{Policy, TabularSoftmax};
 use pg_core::report::{Report, markdown_table};
 
@@ -20,6 +21,8 @@ pub const GENERATED: &[&str] = &[
     "problems-three-state.svg",
     "problems-reference-policy.md",
     "problems-gymnasium.md",
+    "01-exercise-score.md",
+    "01-exercise-reinforce.md",
 ];
 
 /// Single-trajectory estimates per z-test, in the tests and in the book.
@@ -92,11 +95,22 @@ fn checks(report: &mut dyn Report) -> Result<(), String> {
     report.write("01-checks.md", &text)
 }
 
+/// What the graders of the chapter's exercises know and print.
+fn exercises(report: &mut dyn Report) -> Result<(), String> {
+    use crate::exercises::*;
+    report.start("chapter 1: exercise graders");
+    let score = check_score(SCORE_STARTER);
+    report.write("01-exercise-score.md", &book_section(SCORE_MISTAKES, &score))?;
+    let reinforce = check_reinforce(REINFORCE_STARTER);
+    report.write("01-exercise-reinforce.md", &book_section(REINFORCE_MISTAKES, &reinforce))
+}
+
 /// Runs chapter 1's experiments and writes its generated files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let quick = report.quick();
     problems(report)?;
     checks(report)?;
+    exercises(report)?;
 
     let ns: &[usize] = if quick { &[10, 100, 1000] } else { &[10, 30, 100, 300, 1000, 3000] };
     let reps = if quick { 50 } else { 200 };

@@ -16,6 +16,7 @@
 
 pub mod book;
 pub mod exact;
+pub mod exercises;
 pub mod experiments;
 pub mod train;
 pub mod update;

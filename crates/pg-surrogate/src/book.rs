@@ -5,6 +5,7 @@ use crate::experiments::{self as ex, PendulumSetup};
 
 use crate::evaluate::{EVAL_EPISODES, SUSTAINED, evaluation_at, evaluation_spreads, sustained_at};
 use pg_core::env::{CartPole, Pendulum};
+use pg_core::grading::book_section;
 use pg_core::plot::{self, Axes};
 use pg_core::policy::{Categorical, Gaussian};
 use pg_core::report::{Report, folded, markdown_table};
@@ -16,8 +17,15 @@ use plotly::Scatter;
 use plotly::common::{DashType, Line, Mode};
 
 /// Every file [`write`] generates; the chapter may include only these.
-pub const GENERATED: &[&str] =
-    &["04-checks.md", "04-cost.html", "04-cost-table.md", "04-pendulum.html", "04-pendulum-table.md"];
+pub const GENERATED: &[&str] = &[
+    "04-checks.md",
+    "04-cost.html",
+    "04-cost-table.md",
+    "04-pendulum.html",
+    "04-pendulum-table.md",
+    "04-exercise-cross-entropy.md",
+    "04-exercise-gaussian.md",
+];
 
 /// The hidden widths and batch sizes (episodes) of the cost measurement.
 pub const COST_WIDTHS: [usize; 3] = [32, 64, 128];
@@ -292,8 +300,19 @@ fn pendulum(report: &mut dyn Report) -> Result<(), String> {
 /// Runs chapter 4's experiments and writes its generated files.
 pub fn write(report: &mut dyn Report) -> Result<(), String> {
     checks(report)?;
+    exercises(report)?;
     cost(report)?;
     pendulum(report)
+}
+
+/// What the graders of the chapter's exercises know and print.
+fn exercises(report: &mut dyn Report) -> Result<(), String> {
+    use crate::exercises::*;
+    report.start("chapter 4: exercise graders");
+    let starter = check_cross_entropy(CROSS_ENTROPY_STARTER);
+    report.write("04-exercise-cross-entropy.md", &book_section(CROSS_ENTROPY_MISTAKES, &starter))?;
+    let starter = check_gaussian(GAUSSIAN_STARTER);
+    report.write("04-exercise-gaussian.md", &book_section(GAUSSIAN_MISTAKES, &starter))
 }
 
 #[cfg(test)]

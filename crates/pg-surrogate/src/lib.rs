@@ -14,6 +14,7 @@
 
 pub mod book;
 pub mod evaluate;
+pub mod exercises;
 pub mod experiments;
 pub mod normalize;
 

@@ -115,8 +115,9 @@ pub trait Policy {
     }
 }
 
-/// `log softmax(logits)[a]` and the softmax probabilities, computed stably.
-pub(crate) fn log_softmax(logits: &[f64]) -> Vec<f64> {
+/// log softmax(ℓ): log πₐ = ℓₐ − log Σ_b exp ℓ_b for every a, computed
+/// stably (the largest logit is subtracted before exp).
+pub fn log_softmax(logits: &[f64]) -> Vec<f64> {
     let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
     logits.iter().map(|l| l - log_z).collect()

@@ -59,6 +59,8 @@ impl Policy for TabularSoftmax {
         self.log_probs(obs).1[*action]
     }
 
+    // ANCHOR: tabular_score
+    /// Adds w · ∂ log πₐ/∂θ_{s,b} = w (1[b = a] − π_b) to the state's row.
     fn add_grad_log_prob(
         &self,
         obs: ArrayView1<'_, f64>,
@@ -72,4 +74,5 @@ impl Policy for TabularSoftmax {
             grad[s * self.n_actions + b] += weight * (indicator - l.exp());
         }
     }
+    // ANCHOR_END: tabular_score
 }
