@@ -333,7 +333,7 @@ fn probs(logits: &[f64]) -> (Vec<f64>, Vec<f64>) {
 pub const KL_MISTAKES: &[Mistake<KlFn>] = &[
     Mistake {
         diagnosis: "that is KL(new ‖ old); the constraint is KL(old ‖ new) = Σ p (log p − log q) = \
-                    E_{a∼old}[log p − log q], which the old policy's sampled actions estimate",
+                    the mean of log p − log q over a ∼ old, which the old policy's sampled actions estimate",
         answer: |old, new| {
             let value = kl(new, old).0;
             let (q, lq) = probs(new);
