@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it first installs what is missing
-# (rust-src, the evcxr Jupyter kernel, Python's nbclient and websocket-client,
-# Debian's chromium), then runs formatting, clippy, every test (unit,
-# integration, property, doc), the book build, the browser test of the built
-# book, and every notebook, and closes with one summary line.
+# (rust-src, the wasm32-unknown-unknown target, the evcxr Jupyter kernel,
+# Python's nbclient and websocket-client, Debian's chromium), then runs
+# formatting, clippy, every test (unit, integration, property, doc), a check
+# that the library crates build for WebAssembly, the book build, the browser
+# test of the built book, and every notebook, and closes with one summary line.
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ for component in rust-src rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  rustup target add wasm32-unknown-unknown
+fi
 if ! command -v evcxr_jupyter >/dev/null 2>&1; then
   cargo install --locked evcxr_jupyter --version 0.22.0
 fi
@@ -64,6 +68,11 @@ if [ "$test_status" -ne 0 ]; then
   grep -E -A40 '^failures:' target/test-output.txt | head -150 || tail -60 target/test-output.txt
 fi
 
+step "the library crates build for WebAssembly (cargo check --target wasm32-unknown-unknown)"
+wasm_status=0
+cargo check --locked --target wasm32-unknown-unknown -p pg-core -p pg-likelihood-ratio -p pg-causality \
+  -p pg-baselines -p pg-surrogate -p pg-importance-sampling -p pg-kl-constraint -p pg-speed || wasm_status=$?
+
 step "building the book (cargo run --release -p pg-lab -- book)"
 book_status=0
 cargo run --release --locked -p pg-lab -- book || book_status=$?
@@ -89,6 +98,7 @@ count() { grep -E '^test result' target/test-output.txt | grep -oE "[0-9]+ $1" |
 passed=$(count passed)
 failed=$(count failed)
 [ "$test_status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a build failure runs no test
+[ "$wasm_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$book_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$nb_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$selftest_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
