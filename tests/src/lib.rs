@@ -26,16 +26,7 @@ pub fn includes(markdown: &str) -> Vec<(String, Option<String>)> {
     out
 }
 
-/// The lines between `ANCHOR: name` and `ANCHOR_END: name`, or `None` if the anchor is missing.
-pub fn anchored_region(source: &str, name: &str) -> Option<String> {
-    let lines: Vec<&str> = source.lines().collect();
-    let is_marker = |l: &str, kind: &str| {
-        l.trim_start().trim_start_matches("//").trim().strip_prefix(kind).is_some_and(|n| n.trim() == name)
-    };
-    let start = lines.iter().position(|l| is_marker(l, "ANCHOR:"))?;
-    let end = lines[start..].iter().position(|l| is_marker(l, "ANCHOR_END:"))? + start;
-    Some(lines[start + 1..end].join("\n"))
-}
+pub use pg_core::report::anchored_region;
 
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/01-likelihood-ratio.md")]

@@ -13,6 +13,7 @@
 //! the grade says so instead of failing itself.
 
 use crate::gradcheck::{central_difference, max_scaled_error};
+use crate::report::anchored_region;
 use ndarray::Array1;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -315,11 +316,12 @@ pub fn notebook_cell(notebook: &str, marker: &str) -> Option<String> {
 pub const OVERFLOW: &str = "exp overflows for large logits (NaN or ∞ where the logits are near 800): subtract \
                             the largest logit before exp, which leaves the softmax unchanged";
 
-/// The text between `// ANCHOR: name` and `// ANCHOR_END: name` in `source`.
-pub fn anchored<'a>(source: &'a str, name: &str) -> Option<&'a str> {
-    let start = source.find(&format!("// ANCHOR: {name}\n"))? + format!("// ANCHOR: {name}\n").len();
-    let end = start + source[start..].find(&format!("// ANCHOR_END: {name}"))?;
-    Some(&source[start..end])
+/// The softmax exactly as the [`OVERFLOW`] mistake computes it: exp ℓ / Σ exp ℓ
+/// without subtracting the largest logit (NaN once exp overflows).
+pub fn naive_softmax(logits: &[f64]) -> Vec<f64> {
+    let e: Vec<f64> = logits.iter().map(|x| x.exp()).collect();
+    let z: f64 = e.iter().sum();
+    e.iter().map(|e| e / z).collect()
 }
 
 /// Checks that the notebook's exercise cell, the one that contains
@@ -327,7 +329,7 @@ pub fn anchored<'a>(source: &'a str, name: &str) -> Option<&'a str> {
 /// chapter's exercises module), apart from the `use` lines a notebook cell
 /// may need first; lines are compared without their surrounding spaces.
 pub fn starter_in_notebook(source: &str, anchor: &str, notebook: &str, marker: &str) -> Result<(), String> {
-    let starter = anchored(source, anchor).ok_or_else(|| format!("no anchor {anchor}"))?;
+    let starter = anchored_region(source, anchor).ok_or_else(|| format!("no anchor {anchor}"))?;
     let cell = notebook_cell(notebook, marker).ok_or_else(|| format!("no notebook cell with {marker}"))?;
     let lines = |text: &str| -> Vec<String> {
         text.lines()
@@ -335,7 +337,7 @@ pub fn starter_in_notebook(source: &str, anchor: &str, notebook: &str, marker: &
             .filter(|l| !l.is_empty() && !l.starts_with("use "))
             .collect()
     };
-    if lines(starter) == lines(&cell) {
+    if lines(&starter) == lines(&cell) {
         Ok(())
     } else {
         Err(format!("the notebook's cell differs from the graded starter:\n{cell}\n--- graded:\n{starter}"))
@@ -494,8 +496,8 @@ mod tests {
     #[test]
     fn a_starter_is_found_by_its_anchor_and_compared_with_the_cell() {
         let source = "x\n// ANCHOR: s\nfn my_f() {\n    1\n}\n// ANCHOR_END: s\ny";
-        assert_eq!(anchored(source, "s"), Some("fn my_f() {\n    1\n}\n"));
-        assert_eq!(anchored(source, "t"), None);
+        assert_eq!(anchored_region(source, "s").as_deref(), Some("fn my_f() {\n    1\n}"));
+        assert_eq!(anchored_region(source, "t"), None);
         let nb = r#"{"cells": [{"source": ["use a::b;\n", "fn my_f() {\n", "  1\n", "}"]}]}"#;
         assert_eq!(starter_in_notebook(source, "s", nb, "fn my_f"), Ok(()));
         let drifted = r#"{"cells": [{"source": ["fn my_f() {\n", "  2\n", "}"]}]}"#;

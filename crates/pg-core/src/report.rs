@@ -8,6 +8,18 @@ use plotly::Plot;
 use plotly::configuration::{Configuration, DisplayModeBar};
 use std::collections::BTreeMap;
 
+/// The lines between `ANCHOR: name` and `ANCHOR_END: name` (the markers of
+/// mdBook's `{{#include file:name}}`), or `None` if the anchor is missing.
+pub fn anchored_region(source: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let is_marker = |l: &str, kind: &str| {
+        l.trim_start().trim_start_matches("//").trim().strip_prefix(kind).is_some_and(|n| n.trim() == name)
+    };
+    let start = lines.iter().position(|l| is_marker(l, "ANCHOR:"))?;
+    let end = lines[start..].iter().position(|l| is_marker(l, "ANCHOR_END:"))? + start;
+    Some(lines[start + 1..end].join("\n"))
+}
+
 /// Where a chapter writes its generated files.
 pub trait Report {
     /// Smaller experiments (for tests): the same pipeline, fewer samples.

@@ -11,7 +11,7 @@
 use crate::ppo::clipped_term;
 use crate::{Head, conjugate_gradient};
 use ndarray::{Array1, ArrayView1};
-use pg_core::grading::{FD_TOL, Grade, Mistake, OVERFLOW, finite_difference_error, grade};
+use pg_core::grading::{FD_TOL, Grade, Mistake, OVERFLOW, finite_difference_error, grade, naive_softmax};
 use pg_core::policy::{Categorical, log_softmax};
 use pg_core::seeded;
 use rand::RngExt;
@@ -370,12 +370,7 @@ pub const KL_MISTAKES: &[Mistake<KlFn>] = &[
     Mistake {
         diagnosis: OVERFLOW,
         answer: |old, new| {
-            let naive = |l: &[f64]| {
-                let e: Vec<f64> = l.iter().map(|x| x.exp()).collect();
-                let z: f64 = e.iter().sum();
-                e.iter().map(|e| e / z).collect::<Vec<f64>>()
-            };
-            let (p, q) = (naive(old), naive(new));
+            let (p, q) = (naive_softmax(old), naive_softmax(new));
             let value = p.iter().zip(&q).map(|(p, q)| p * (p.ln() - q.ln())).sum();
             (value, q.iter().zip(&p).map(|(q, p)| q - p).collect())
         },

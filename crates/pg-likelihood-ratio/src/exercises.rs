@@ -14,8 +14,10 @@ use crate::exact::exact_moments;
 use crate::experiments::{EXACT_TOL, reference_policy};
 use ndarray::Array1;
 use pg_core::env::TabularMdp;
-use pg_core::grading::{FD_TOL, Grade, Mistake, OVERFLOW, check_exact, finite_difference_error, grade};
-use pg_core::policy::{TabularSoftmax, log_softmax};
+use pg_core::grading::{
+    FD_TOL, Grade, Mistake, OVERFLOW, check_exact, finite_difference_error, grade, naive_softmax,
+};
+use pg_core::policy::{TabularSoftmax, log_softmax, softmax};
 use pg_core::{Batch, Policy, StepWeights, Trajectory, seeded};
 use rand::RngExt;
 
@@ -25,11 +27,6 @@ pub fn score(logits: &[f64], action: usize) -> Vec<f64> {
     let mut policy = TabularSoftmax::new(1, logits.len());
     policy.params_mut().assign(&Array1::from(logits.to_vec()));
     policy.grad_log_prob(Array1::from(vec![1.0]).view(), &action).to_vec()
-}
-
-/// softmax(ℓ) computed stably.
-fn softmax(logits: &[f64]) -> Vec<f64> {
-    log_softmax(logits).iter().map(|l| l.exp()).collect()
 }
 
 /// A score as the exercise asks for it: one state's logits ℓ and an
@@ -65,9 +62,8 @@ pub const SCORE_MISTAKES: &[Mistake<ScoreFn>] = &[
     Mistake {
         diagnosis: OVERFLOW,
         answer: |l, a| {
-            let e: Vec<f64> = l.iter().map(|x| x.exp()).collect();
-            let z: f64 = e.iter().sum();
-            (0..l.len()).map(|b| if b == a { 1.0 } else { 0.0 } - e[b] / z).collect()
+            let p = naive_softmax(l);
+            (0..l.len()).map(|b| if b == a { 1.0 } else { 0.0 } - p[b]).collect()
         },
     },
 ];

@@ -11,8 +11,8 @@
 
 use crate::{BatchedPolicy, Steps};
 use ndarray::{Array1, Array2};
-use pg_core::grading::{FD_TOL, Grade, Mistake, OVERFLOW, finite_difference_error, grade};
-use pg_core::policy::{Categorical, Gaussian, MlpBatch, Policy, log_softmax};
+use pg_core::grading::{FD_TOL, Grade, Mistake, OVERFLOW, finite_difference_error, grade, naive_softmax};
+use pg_core::policy::{Categorical, Gaussian, MlpBatch, Policy, softmax};
 use pg_core::seeded;
 use rand::RngExt;
 
@@ -41,11 +41,6 @@ pub fn cross_entropy_grad(logits: &[f64], action: usize, weight: f64, n: usize) 
 /// action, weight and the batch's N in, ∂L/∂ℓ out.
 pub type CrossEntropyFn = fn(&[f64], usize, f64, usize) -> Vec<f64>;
 
-/// softmax(ℓ) computed stably.
-fn softmax(logits: &[f64]) -> Vec<f64> {
-    log_softmax(logits).iter().map(|l| l.exp()).collect()
-}
-
 /// c · (p − onehot(a)): the shape every cross-entropy mistake shares.
 fn scaled(p: Vec<f64>, action: usize, c: f64) -> Vec<f64> {
     p.iter().enumerate().map(|(b, p)| c * (p - if b == action { 1.0 } else { 0.0 })).collect()
@@ -70,14 +65,7 @@ pub const CROSS_ENTROPY_MISTAKES: &[Mistake<CrossEntropyFn>] = &[
         diagnosis: "exp ℓ is not normalised: π = softmax(ℓ) = exp ℓ / Σ_b exp ℓ_b",
         answer: |l, a, w, n| scaled(l.iter().map(|x| x.exp()).collect(), a, w / n as f64),
     },
-    Mistake {
-        diagnosis: OVERFLOW,
-        answer: |l, a, w, n| {
-            let e: Vec<f64> = l.iter().map(|x| x.exp()).collect();
-            let z: f64 = e.iter().sum();
-            scaled(e.iter().map(|e| e / z).collect(), a, w / n as f64)
-        },
-    },
+    Mistake { diagnosis: OVERFLOW, answer: |l, a, w, n| scaled(naive_softmax(l), a, w / n as f64) },
 ];
 
 // ANCHOR: cross_entropy_starter

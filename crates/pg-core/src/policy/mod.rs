@@ -123,6 +123,11 @@ pub fn log_softmax(logits: &[f64]) -> Vec<f64> {
     logits.iter().map(|l| l - log_z).collect()
 }
 
+/// softmax(ℓ), computed stably through [`log_softmax`].
+pub fn softmax(logits: &[f64]) -> Vec<f64> {
+    log_softmax(logits).iter().map(|l| l.exp()).collect()
+}
+
 /// Draws a ∼ softmax(logits) by inversion and returns it with its
 /// log-probability, the same numbers as [`log_softmax`] gives, without
 /// allocating (it runs at every environment step).
