@@ -3,8 +3,10 @@
 # (rust-src, the wasm32-unknown-unknown target, the evcxr Jupyter kernel,
 # Python's nbclient and websocket-client, Debian's chromium), then runs
 # formatting, clippy, every test (unit, integration, property, doc), a check
-# that the library crates build for WebAssembly, the book build, the browser
-# test of the built book, and every notebook, and closes with one summary line.
+# that the library crates build for WebAssembly, the book build (which also
+# compiles the Play page's module), the browser test of the built book, the
+# browser test of the Play page, and every notebook, and closes with one
+# summary line.
 # Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +73,7 @@ fi
 step "the library crates build for WebAssembly (cargo check --target wasm32-unknown-unknown)"
 wasm_status=0
 cargo check --locked --target wasm32-unknown-unknown -p pg-core -p pg-likelihood-ratio -p pg-causality \
-  -p pg-baselines -p pg-surrogate -p pg-importance-sampling -p pg-kl-constraint -p pg-speed || wasm_status=$?
+  -p pg-baselines -p pg-surrogate -p pg-importance-sampling -p pg-kl-constraint -p pg-speed -p pg-play || wasm_status=$?
 
 step "building the book (cargo run --release -p pg-lab -- book)"
 book_status=0
@@ -88,6 +90,15 @@ else
   echo "the book did not build: no browser test of it" >&2
 fi
 
+step "browser test of the Play page (training in the page against pg train, bit for bit)"
+play_status=none
+if [ "$book_status" -eq 0 ]; then
+  play_status=0
+  "$PY" scripts/play-browser-test.py || play_status=$?
+else
+  echo "the book did not build: no browser test of the Play page" >&2
+fi
+
 step "notebooks (evcxr kernel, headless)"
 mkdir -p target/evcxr-config
 printf 'preserve_vars_on_panic = false\n' >target/evcxr-config/evcxr.toml
@@ -102,9 +113,11 @@ failed=$(count failed)
 [ "$book_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$nb_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
 [ "$selftest_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
-if [ "$browser_status" != none ]; then
-  [ "$browser_status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
-fi
+for status in "$browser_status" "$play_status"; do
+  if [ "$status" != none ]; then
+    [ "$status" -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+  fi
+done
 echo "total wall time: $(($(date +%s) - START)) s" >&2
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -255,3 +255,13 @@ impl<P: Policy> Estimator<P> for ValueBaseline {
     }
 }
 // ANCHOR_END: value_baseline
+
+/// Chapter 3's algorithm.
+pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
+    &[pg_likelihood_ratio::registry::Algorithm {
+        name: "baseline",
+        chapter: 3,
+        title: "Reward-to-go minus a baseline",
+        flags: &["--batch", "--lr", "--baseline", "--gamma", "--gae-lambda", "--hidden"],
+        presets: &[],
+    }];

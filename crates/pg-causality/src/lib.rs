@@ -75,3 +75,13 @@ impl<P: Policy> Estimator<P> for RewardToGo {
     }
 }
 // ANCHOR_END: estimator
+
+/// Chapter 2's algorithm, and chapter 7's fast sampler for it.
+pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
+    &[pg_likelihood_ratio::registry::Algorithm {
+        name: "reward-to-go",
+        chapter: 2,
+        title: "Reward-to-go",
+        flags: &["--batch", "--lr", "--gamma", "--hidden"],
+        presets: &[("vectorised", "--batch-steps 5000")],
+    }];

@@ -9,12 +9,14 @@
 //! a trajectory τ = (s₀, a₀, r₀, s₁, …), its return r(τ) = Σₜ rₜ,
 //! and the objective J(θ) = E_{τ∼pθ}[r(τ)].
 
+pub mod clock;
 pub mod dist;
 pub mod env;
 pub mod error;
 pub mod fastmath;
 pub mod gradcheck;
 pub mod grading;
+pub mod math;
 pub mod optim;
 pub mod peers;
 pub mod plot;

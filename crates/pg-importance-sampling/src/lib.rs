@@ -20,6 +20,7 @@ pub mod experiments;
 pub mod reuse;
 
 use pg_causality::reward_to_go;
+use pg_core::math::exp;
 use pg_core::{Batch, Policy, StepWeights, Trajectory};
 use pg_likelihood_ratio::Estimator;
 
@@ -37,7 +38,7 @@ pub fn log_ratios<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> Vec<f6
 
 /// The trajectory's ratio ρ(τ) = Πₜ ρₜ = pθ(τ)/pθ_old(τ).
 pub fn trajectory_ratio<P: Policy>(policy: &P, traj: &Trajectory<P::Action>) -> f64 {
-    log_ratios(policy, traj).iter().sum::<f64>().exp()
+    exp(log_ratios(policy, traj).iter().sum::<f64>())
 }
 
 // ANCHOR: trajectory_estimator
@@ -95,7 +96,7 @@ pub(crate) fn per_decision_weights<P: Policy>(
             if k >= lag {
                 log_product += log_r[k - lag];
             }
-            log_product.exp() * r
+            exp(log_product) * r
         })
         .collect();
     w.copy_from_slice(&reward_to_go(&weighted, 1.0));
@@ -144,3 +145,13 @@ pub fn effective_sample_size<P: Policy>(policy: &P, batch: &Batch<P::Action>) ->
     let squares: f64 = ratios.iter().map(|r| r * r).sum();
     if squares > 0.0 { sum * sum / squares } else { 0.0 }
 }
+
+/// Chapter 5's algorithm.
+pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
+    &[pg_likelihood_ratio::registry::Algorithm {
+        name: "offpolicy",
+        chapter: 5,
+        title: "Off-policy reuse with importance ratios",
+        flags: &["--batch", "--lr", "--reuse", "--estimator", "--hidden"],
+        presets: &[],
+    }];

@@ -26,6 +26,7 @@ pub mod natural;
 pub mod ppo;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, s};
+use pg_core::math::{exp, ln};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch};
 use pg_core::{Batch, PgError, Policy, StepWeights};
 use pg_likelihood_ratio::Estimator;
@@ -84,7 +85,7 @@ pub trait Head: Policy + Clone {
 /// log softmax of a row, written into `out`.
 fn log_softmax_into(z: ArrayView1<'_, f64>, out: &mut [f64]) {
     let max = z.fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-    let log_z = max + z.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
+    let log_z = max + ln(z.iter().map(|x| exp(x - max)).sum::<f64>());
     out.iter_mut().zip(z).for_each(|(o, x)| *o = x - log_z);
 }
 
@@ -113,7 +114,7 @@ impl Head for Categorical {
         log_softmax_into(z, &mut lp);
         if let Some(mut d) = d {
             // ∂ log softmax(z)ₐ / ∂z = onehot(a) − softmax(z).
-            d.iter_mut().zip(&lp).for_each(|(d, l)| *d -= scale * l.exp());
+            d.iter_mut().zip(&lp).for_each(|(d, l)| *d -= scale * exp(*l));
             d[*a] += scale;
         }
         lp[*a]
@@ -129,9 +130,9 @@ impl Head for Categorical {
         log_softmax_into(old, &mut lp);
         log_softmax_into(new, &mut lq);
         if let Some(mut d) = d {
-            d.iter_mut().zip(lp.iter().zip(&lq)).for_each(|(d, (p, q))| *d += scale * (q.exp() - p.exp()));
+            d.iter_mut().zip(lp.iter().zip(&lq)).for_each(|(d, (p, q))| *d += scale * (exp(*q) - exp(*p)));
         }
-        lp.iter().zip(&lq).map(|(p, q)| p.exp() * (p - q)).sum()
+        lp.iter().zip(&lq).map(|(p, q)| exp(*p) * (p - q)).sum()
     }
 
     fn fisher_row(
@@ -142,7 +143,7 @@ impl Head for Categorical {
     ) {
         let mut lp = vec![0.0; old.len()];
         log_softmax_into(old, &mut lp);
-        let p: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
+        let p: Vec<f64> = lp.iter().map(|&l| exp(l)).collect();
         let pu: f64 = p.iter().zip(u).map(|(p, u)| p * u).sum();
         out.iter_mut().zip(p.iter().zip(u)).for_each(|(o, (p, u))| *o += scale * p * (u - pu));
     }
@@ -150,7 +151,7 @@ impl Head for Categorical {
     fn quadrature(z: ArrayView1<'_, f64>) -> Vec<(usize, f64)> {
         let mut lp = vec![0.0; z.len()];
         log_softmax_into(z, &mut lp);
-        lp.iter().enumerate().map(|(a, l)| (a, l.exp())).collect()
+        lp.iter().enumerate().map(|(a, &l)| (a, exp(l))).collect()
     }
 }
 // ANCHOR_END: categorical_rows
@@ -213,7 +214,7 @@ impl Head for Gaussian {
         let mut lp = 0.0;
         for k in 0..dim {
             let (mu, log_std) = (row[k], row[dim + k]);
-            let sigma = log_std.exp();
+            let sigma = exp(log_std);
             let z = (a[k] - mu) / sigma;
             lp += -0.5 * z * z - log_std - LOG_SQRT_2PI;
             if let Some(d) = d.as_mut() {
@@ -234,7 +235,7 @@ impl Head for Gaussian {
         let mut kl = 0.0;
         for k in 0..dim {
             let (mu0, s0, mu, s) = (old[k], old[dim + k], new[k], new[dim + k]);
-            let (var0, var) = ((2.0 * s0).exp(), (2.0 * s).exp());
+            let (var0, var) = (exp(2.0 * s0), exp(2.0 * s));
             let spread = (var0 + (mu0 - mu).powi(2)) / var;
             kl += s - s0 + 0.5 * spread - 0.5;
             if let Some(d) = d.as_mut() {
@@ -253,7 +254,7 @@ impl Head for Gaussian {
     ) {
         let dim = old.len() / 2;
         for k in 0..dim {
-            out[k] += scale * u[k] / (2.0 * old[dim + k]).exp();
+            out[k] += scale * u[k] / exp(2.0 * old[dim + k]);
             out[dim + k] += scale * 2.0 * u[dim + k];
         }
     }
@@ -266,7 +267,7 @@ impl Head for Gaussian {
         let nodes = [(-3f64.sqrt(), 1.0 / 6.0), (0.0, 2.0 / 3.0), (3f64.sqrt(), 1.0 / 6.0)];
         let mut points = vec![(Array1::zeros(dim), 1.0)];
         for k in 0..dim {
-            let sigma = row[dim + k].exp();
+            let sigma = exp(row[dim + k]);
             points = points
                 .into_iter()
                 .flat_map(|(a, w): (Array1<f64>, f64)| {
@@ -518,7 +519,7 @@ pub fn kl_and_surrogate<P: Head>(
         .zip(samples.steps.actions.iter().zip(samples.old_log_probs.iter().zip(&samples.advantages)))
     {
         kl += P::kl_row(old, row, 0.0, None);
-        surrogate += (P::log_prob_row(row, a, 0.0, None) - old_lp).exp() * adv;
+        surrogate += exp(P::log_prob_row(row, a, 0.0, None) - old_lp) * adv;
     }
     let m = samples.len().max(1) as f64;
     (kl / m, surrogate / m)
@@ -548,7 +549,7 @@ pub(crate) fn objective<P: Head>(
     {
         // ∂ log π/∂row into dm (when a gradient is wanted), then scaled by the term's derivative.
         let lp = P::log_prob_row(row, a, 1.0, want_grad.then(|| dm.view_mut()));
-        let (term, d_log_ratio) = f((lp - old_lp).exp(), adv);
+        let (term, d_log_ratio) = f(exp(lp - old_lp), adv);
         total += term;
         if want_grad {
             dm *= d_log_ratio / m;
@@ -559,3 +560,56 @@ pub(crate) fn objective<P: Head>(
     }
     total / m
 }
+
+/// The flags of the natural-gradient algorithms, whose step is set by δ.
+const NATURAL_FLAGS: &[&str] = &["--batch", "--delta", "--gamma", "--gae-lambda", "--hidden"];
+
+/// Chapter 6's algorithms.
+pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] = &[
+    pg_likelihood_ratio::registry::Algorithm {
+        name: "npg",
+        chapter: 6,
+        title: "Natural policy gradient",
+        flags: NATURAL_FLAGS,
+        presets: &[],
+    },
+    pg_likelihood_ratio::registry::Algorithm {
+        name: "trpo",
+        chapter: 6,
+        title: "TRPO",
+        flags: NATURAL_FLAGS,
+        presets: &[],
+    },
+    pg_likelihood_ratio::registry::Algorithm {
+        name: "ppo",
+        chapter: 6,
+        title: "PPO (clipped)",
+        flags: &[
+            "--batch",
+            "--lr",
+            "--clip",
+            "--epochs",
+            "--minibatch",
+            "--gamma",
+            "--gae-lambda",
+            "--hidden",
+        ],
+        presets: &[],
+    },
+    pg_likelihood_ratio::registry::Algorithm {
+        name: "ppo-kl",
+        chapter: 6,
+        title: "PPO (adaptive KL penalty)",
+        flags: &[
+            "--batch",
+            "--lr",
+            "--kl-target",
+            "--epochs",
+            "--minibatch",
+            "--gamma",
+            "--gae-lambda",
+            "--hidden",
+        ],
+        presets: &[],
+    },
+];

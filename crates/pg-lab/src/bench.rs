@@ -7,12 +7,12 @@ use pg_core::env::CartPole;
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, StepWeights, seeded};
-use pg_kl_constraint::experiments::{
-    Algo as KlAlgo, EstimatorMaker, Setup as KlSetup, train_cartpole_batched,
-};
+use pg_kl_constraint::experiments::{Algo as KlAlgo, Setup as KlSetup};
 use pg_kl_constraint::{Fisher, Samples};
 use pg_likelihood_ratio::experiments::{Solving, or_never, runs_grid};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
+use pg_play::Session;
+use pg_play::args::parse_line;
 use pg_speed::book::cores;
 use pg_speed::experiments::{self as speed, per_second as throughput};
 use pg_speed::{Quota, Sampler};
@@ -21,41 +21,39 @@ use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Steps and seconds to a 100-episode mean of 475 on CartPole for each
-/// algorithm with its chapter's settings, medians over seeds 0..`seeds`
-/// (each run on one core, two runs at a time on a two-core machine).
+/// Steps and seconds to a 100-episode mean of 475 on CartPole, medians over
+/// seeds 0..`seeds`: every algorithm of the registry with `pg train`'s
+/// defaults, as the Play page runs them (two runs at a time on a two-core
+/// machine), then its presets (chapter 7's sampler, one run at a time on
+/// every core, as `pg train` does by default) and chapter 6's TRPO and PPO on
+/// chapter 7's sampler (one run at a time).
 fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     let seeds: Vec<u64> = (0..seeds).collect();
-    let err = |e: pg_core::PgError| e.to_string();
-    let setup = pg_likelihood_ratio::book::cartpole_setup(false);
-    let earlier: [(&str, EstimatorMaker); 2] = [
-        ("reinforce", || Ok(Box::new(Reinforce))),
-        ("reward-to-go", || Ok(Box::new(pg_causality::RewardToGo::new()))),
-    ];
-    let logs =
-        runs_grid(&earlier, &seeds, |(_, make), s| train_cartpole_batched(*make, s, &setup)).map_err(err)?;
-    let mut runs: Vec<(&str, Vec<TrainLog>)> = earlier.iter().map(|e| e.0).zip(logs).collect();
+    let solve = |flags: &str, seed: u64| {
+        let mut session = Session::new(&parse_line(&format!("{flags} --env cartpole --seed {seed}"))?)?;
+        session.train_until_solved(None)?;
+        Ok::<_, String>(session.log().clone())
+    };
+    let algorithms = pg_play::registry::algorithms();
+    let logs = runs_grid(&algorithms, &seeds, |algo, seed| solve(&format!("--algo {}", algo.name), seed))?;
+    let mut runs: Vec<(String, Vec<TrainLog>)> =
+        algorithms.iter().map(|a| a.name.to_string()).zip(logs).collect();
+    // A run on chapter 7's sampler has a thread pool of its own: run inside
+    // runs_grid's, its thread would take other runs while it waits.
+    for algo in &algorithms {
+        for (name, flags) in algo.presets {
+            let logs = seeds.iter().map(|&seed| solve(&format!("--algo {} {flags}", algo.name), seed));
+            runs.push((format!("{}-{name}", algo.name), logs.collect::<Result<_, _>>()?));
+        }
+    }
     let kl = KlSetup::cartpole();
-    let algos = [("npg", KlAlgo::Npg), ("trpo", KlAlgo::Trpo), ("ppo", KlAlgo::Ppo)];
-    let logs = pg_kl_constraint::experiments::runs(&algos.map(|a| a.1), &seeds, |a, s| {
-        pg_kl_constraint::experiments::train_cartpole(a, s, &kl)
-    })
-    .map_err(err)?;
-    runs.extend(algos.iter().map(|a| a.0).zip(logs));
-    // Chapter 7's vectorised reward-to-go: one run at a time, on every core.
-    let vectorised: Vec<TrainLog> = seeds
-        .iter()
-        .map(|&seed| speed::timed_run(&speed::config(1_000_000, seed), &[32], cores()).map(|t| t.log))
-        .collect::<Result<_, _>>()
-        .map_err(err)?;
-    runs.push(("reward-to-go-vectorised", vectorised));
     for (name, algo) in [("trpo-vectorised", KlAlgo::Trpo), ("ppo-vectorised", KlAlgo::Ppo)] {
         let logs: Vec<TrainLog> = seeds
             .iter()
             .map(|&seed| speed::train_cartpole_lockstep(algo, seed, &kl))
             .collect::<Result<_, _>>()
-            .map_err(err)?;
-        runs.push((name, logs));
+            .map_err(|e| e.to_string())?;
+        runs.push((name.to_string(), logs));
     }
     let mut out = json!({});
     eprintln!("\nCartPole to a 100-episode mean of 475, medians over {} seeds:", seeds.len());

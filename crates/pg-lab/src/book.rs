@@ -1,5 +1,6 @@
 //! `pg book`: runs every chapter's experiment, writes its figures and tables
-//! into `book/src/generated`, ships plotly.js with the book, and builds the HTML.
+//! into `book/src/generated`, ships plotly.js and the Play page's WebAssembly
+//! module with the book, and builds the HTML.
 //! Each chapter crate owns its experiments and presentation; this file only
 //! lists the chapters.
 
@@ -40,6 +41,7 @@ pub const CHAPTERS: &[Chapter] = &[
         extra_inputs: &["peers/peers.json"],
         ..chapter("pg-speed", pg_speed::book::GENERATED, pg_speed::book::write)
     },
+    chapter("pg-play", pg_play::book::GENERATED, pg_play::book::write),
 ];
 
 const fn chapter(
@@ -127,6 +129,14 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
     write_plotly_js(&dir.join("src/assets/plotly.min.js"))?;
+    let started = Instant::now();
+    let module = crate::play::build_module()?;
+    crate::play::write_module_script(&dir.join("src/assets/play/pg_play_wasm.js"), &module)?;
+    eprintln!(
+        "built the Play page's WebAssembly module ({} kB) in {:.1} s",
+        module.len() / 1000,
+        started.elapsed().as_secs_f64()
+    );
 
     let started = Instant::now();
     let mut outcomes = Vec::with_capacity(CHAPTERS.len());

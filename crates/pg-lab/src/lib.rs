@@ -10,4 +10,5 @@ pub mod cli;
 pub mod files;
 pub mod math;
 pub mod mutants;
+pub mod play;
 pub mod train_cmd;

@@ -437,20 +437,19 @@ fn bench_reports_throughput_as_json() {
     ] {
         assert!(s[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {s}");
     }
-    for algo in [
-        "reinforce",
-        "reward-to-go",
-        "npg",
-        "trpo",
-        "ppo",
-        "reward-to-go-vectorised",
-        "trpo-vectorised",
-        "ppo-vectorised",
-    ] {
+    // Every algorithm `pg train --algo` offers (the registry's), its presets, and chapter 6's on chapter 7's sampler.
+    let mut names: Vec<String> = vec![];
+    for algo in pg_play::registry::algorithms() {
+        names.push(algo.name.to_string());
+        names.extend(algo.presets.iter().map(|(preset, _)| format!("{}-{preset}", algo.name)));
+    }
+    names.extend(["trpo-vectorised".to_string(), "ppo-vectorised".to_string()]);
+    for algo in &names {
         let solve = &s["solve_cartpole"][algo];
         assert_eq!(solve["seeds"].as_u64(), Some(1), "{algo} in {s}");
-        // Seed 0 solves CartPole with every algorithm (chapters 1 and 6 show it).
+        // Seed 0 solves CartPole with every one of them at pg train's defaults.
         assert!(solve["median_steps"].as_f64().is_some_and(|v| v > 0.0), "{algo} in {s}");
     }
+    assert_eq!(s["solve_cartpole"].as_object().unwrap().len(), names.len(), "nothing else in {s}");
     assert_rejected(&["bench", "--seconds", "-1"], &["'-1'", "greater than 0"]);
 }

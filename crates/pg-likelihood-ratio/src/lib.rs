@@ -18,13 +18,14 @@ pub mod book;
 pub mod exact;
 pub mod exercises;
 pub mod experiments;
+pub mod registry;
 pub mod train;
 pub mod update;
 
 use ndarray::Array1;
 use pg_core::{Batch, PgError, Policy, StepWeights};
 
-pub use train::{Episode, IterStats, TrainConfig, TrainLog, train, train_with};
+pub use train::{Episode, IterStats, TrainConfig, TrainLog, TrainLoop, train, train_with};
 pub use update::{PolicyGradient, Update, UpdateStats};
 
 // ANCHOR: estimator_trait

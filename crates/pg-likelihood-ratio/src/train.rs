@@ -3,9 +3,9 @@
 //! estimator).
 
 use crate::update::{Update, UpdateStats};
+use pg_core::clock::Stopwatch;
 use pg_core::error::{PgError, at_least_one};
 use pg_core::{Batch, Env, PgRng, Policy, seeded};
-use std::time::Instant;
 
 /// What a training run does. Built by hand or from the command line, then checked by [`TrainConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -151,14 +151,52 @@ where
     P: Policy,
     U: Update<P> + ?Sized,
 {
-    config.validate()?;
-    let mut rng = seeded(config.seed);
-    let mut log = TrainLog::default();
-    let start = Instant::now();
-    for iter in 0..config.iters {
-        let batch = sample(policy, &mut rng);
+    let mut run = TrainLoop::new(config)?;
+    while !run.finished() {
+        on_iter(run.step(policy, update, &mut sample)?);
+    }
+    Ok(run.into_log())
+}
+
+/// The state of a training run between iterations, so that a run can also
+/// advance one batch at a time (the browser's Play page does).
+#[derive(Debug, Clone)]
+pub struct TrainLoop {
+    config: TrainConfig,
+    rng: PgRng,
+    log: TrainLog,
+    clock: Stopwatch,
+}
+
+impl TrainLoop {
+    /// A run of `config` that has not sampled yet; fails if `config` is invalid.
+    pub fn new(config: &TrainConfig) -> Result<Self, PgError> {
+        config.validate()?;
+        let rng = seeded(config.seed);
+        Ok(Self { config: config.clone(), rng, log: TrainLog::default(), clock: Stopwatch::start() })
+    }
+
+    /// Whether the iterations or the step budget are spent.
+    pub fn finished(&self) -> bool {
+        let budget_spent = self.config.max_env_steps.is_some_and(|budget| self.log.env_steps() >= budget);
+        self.log.iterations.len() >= self.config.iters || budget_spent
+    }
+
+    /// One iteration: sample a batch, let `update` improve `policy` with it.
+    pub fn step<P, U>(
+        &mut self,
+        policy: &mut P,
+        update: &mut U,
+        sample: impl FnOnce(&P, &mut PgRng) -> Batch<P::Action>,
+    ) -> Result<&IterStats, PgError>
+    where
+        P: Policy,
+        U: Update<P> + ?Sized,
+    {
+        let iter = self.log.iterations.len();
+        let batch = sample(policy, &mut self.rng);
         let episodes = batch.trajectories.iter().map(|t| (t.len(), t.total_reward()));
-        let (env_steps, mean_return) = log.record_batch(episodes, start.elapsed().as_secs_f64());
+        let (env_steps, mean_return) = self.log.record_batch(episodes, self.clock.seconds());
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !mean_return.is_finite() {
             return Err(non_finite("return"));
@@ -167,14 +205,19 @@ where
         if !policy.params().iter().all(|p| p.is_finite()) {
             return Err(non_finite("policy parameters"));
         }
-        let wall_seconds = start.elapsed().as_secs_f64();
-        let stats = IterStats { iter, env_steps, mean_return, wall_seconds, update: stats };
-        on_iter(&stats);
-        log.iterations.push(stats);
-        if config.max_env_steps.is_some_and(|budget| env_steps >= budget) {
-            break;
-        }
+        let wall_seconds = self.clock.seconds();
+        self.log.iterations.push(IterStats { iter, env_steps, mean_return, wall_seconds, update: stats });
+        Ok(self.log.iterations.last().expect("an iteration was just recorded"))
     }
-    Ok(log)
+
+    /// What the run measured so far.
+    pub fn log(&self) -> &TrainLog {
+        &self.log
+    }
+
+    /// The log, once the run is over.
+    pub fn into_log(self) -> TrainLog {
+        self.log
+    }
 }
 // ANCHOR_END: train

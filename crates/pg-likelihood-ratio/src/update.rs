@@ -40,6 +40,38 @@ pub trait Update<P: Policy> {
     ) -> Result<UpdateStats, PgError>;
 }
 
+/// A borrowed update is an update (so that wrappers can own or borrow theirs).
+impl<P: Policy, U: Update<P> + ?Sized> Update<P> for &mut U {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn update(
+        &mut self,
+        policy: &mut P,
+        batch: &Batch<P::Action>,
+        iteration: usize,
+    ) -> Result<UpdateStats, PgError> {
+        (**self).update(policy, batch, iteration)
+    }
+}
+
+/// A boxed update is an update (the command line chooses one at run time).
+impl<P: Policy, U: Update<P> + ?Sized> Update<P> for Box<U> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn update(
+        &mut self,
+        policy: &mut P,
+        batch: &Batch<P::Action>,
+        iteration: usize,
+    ) -> Result<UpdateStats, PgError> {
+        (**self).update(policy, batch, iteration)
+    }
+}
+
 // ANCHOR: policy_gradient
 /// Stochastic gradient ascent along an estimator: `steps` optimiser steps per
 /// batch (one, on-policy), then the estimator learns from the batch.

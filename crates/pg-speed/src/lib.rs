@@ -25,6 +25,7 @@ pub use cartpoles::CartPoles;
 pub use lockstep::{EpisodeRecord, Group, Quota, Weighting};
 
 use ndarray::Array1;
+use pg_core::clock::Stopwatch;
 use pg_core::error::{PgError, at_least_one, positive, unit_interval};
 use pg_core::optim::{Adam, Optimizer};
 use pg_core::policy::Categorical;
@@ -32,7 +33,6 @@ use pg_core::{Batch, Policy, rng::substream};
 use pg_likelihood_ratio::update::UpdateStats;
 use pg_likelihood_ratio::{IterStats, TrainLog};
 use rayon::prelude::*;
-use std::time::Instant;
 
 // ANCHOR: sampler
 /// Groups of environments sampled in parallel. Group j draws from stream
@@ -225,45 +225,87 @@ pub fn train(
     config: &VecConfig,
     mut on_iter: impl FnMut(&IterStats),
 ) -> Result<TrainLog, PgError> {
-    config.validate()?;
-    let mut sampler = Sampler::new(config.groups, config.envs, config.batch, config.seed)?;
-    let mut adam = Adam::new(config.lr)?;
-    let mut log = TrainLog::default();
-    let start = Instant::now();
-    for iter in 0..config.iters {
-        let (loss, grad) = sampler.sample_gradient(policy, config.weighting, config.normalize);
-        let episodes = sampler.groups().iter().flat_map(Group::episodes).map(|e| (e.len, e.ret));
-        let (env_steps, mean_return) = log.record_batch(episodes, start.elapsed().as_secs_f64());
+    let mut run = VecLoop::new(config)?;
+    while !run.finished() {
+        on_iter(run.step(policy)?);
+    }
+    Ok(run.into_log())
+}
+
+/// The state of a vectorised run between iterations, so that it can also
+/// advance one batch at a time (the browser's Play page does).
+#[derive(Debug, Clone)]
+pub struct VecLoop {
+    config: VecConfig,
+    sampler: Sampler,
+    adam: Adam,
+    log: TrainLog,
+    clock: Stopwatch,
+}
+
+impl VecLoop {
+    /// A run of `config` that has not sampled yet; fails if `config` is invalid.
+    pub fn new(config: &VecConfig) -> Result<Self, PgError> {
+        config.validate()?;
+        Ok(Self {
+            config: config.clone(),
+            sampler: Sampler::new(config.groups, config.envs, config.batch, config.seed)?,
+            adam: Adam::new(config.lr)?,
+            log: TrainLog::default(),
+            clock: Stopwatch::start(),
+        })
+    }
+
+    /// Whether the iterations or the step budget are spent.
+    pub fn finished(&self) -> bool {
+        let budget_spent = self.config.max_env_steps.is_some_and(|budget| self.log.env_steps() >= budget);
+        self.log.iterations.len() >= self.config.iters || budget_spent
+    }
+
+    /// One iteration: sample a batch, compute ĝ, one Adam step.
+    pub fn step(&mut self, policy: &mut Categorical) -> Result<&IterStats, PgError> {
+        let (config, iter) = (&self.config, self.log.iterations.len());
+        let (loss, grad) = self.sampler.sample_gradient(policy, config.weighting, config.normalize);
+        let episodes = self.sampler.groups().iter().flat_map(Group::episodes).map(|e| (e.len, e.ret));
+        let (env_steps, mean_return) = self.log.record_batch(episodes, self.clock.seconds());
         let non_finite = |what| PgError::NonFinite { what, iteration: iter };
         if !grad.iter().all(|g| g.is_finite()) {
             return Err(non_finite("gradient"));
         }
-        adam.ascend(policy.params_mut(), &grad);
+        self.adam.ascend(policy.params_mut(), &grad);
         if !policy.params().iter().all(|p| p.is_finite()) {
             return Err(non_finite("policy parameters"));
         }
         let update = UpdateStats { metrics: vec![("surrogate", loss)] };
-        let wall_seconds = start.elapsed().as_secs_f64();
-        let stats = IterStats { iter, env_steps, mean_return, wall_seconds, update };
-        on_iter(&stats);
-        log.iterations.push(stats);
-        if config.max_env_steps.is_some_and(|budget| env_steps >= budget) {
-            break;
-        }
+        let wall_seconds = self.clock.seconds();
+        self.log.iterations.push(IterStats { iter, env_steps, mean_return, wall_seconds, update });
+        Ok(self.log.iterations.last().expect("an iteration was just recorded"))
     }
-    Ok(log)
+
+    /// What the run measured so far.
+    pub fn log(&self) -> &TrainLog {
+        &self.log
+    }
+
+    /// The log, once the run is over.
+    pub fn into_log(self) -> TrainLog {
+        self.log
+    }
 }
 // ANCHOR_END: train
 
 /// Runs `f` on a pool of `threads` threads (so that every parallel step
 /// inside it uses exactly that many).
 pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R, PgError> {
+    Ok(thread_pool(threads)?.install(f))
+}
+
+/// A pool of exactly `threads` threads, or an error naming the number.
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, PgError> {
     at_least_one("threads", threads)?;
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| PgError::InvalidConfig {
-            name: "threads",
-            value: threads.to_string(),
-            allowed: "a number of threads this system can start",
-        })?;
-    Ok(pool.install(f))
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|_| PgError::InvalidConfig {
+        name: "threads",
+        value: threads.to_string(),
+        allowed: "a number of threads this system can start",
+    })
 }

@@ -4,6 +4,7 @@
 
 use crate::CartPoles;
 use ndarray::{Array1, ArrayView2};
+use pg_core::math::{exp, ln};
 use pg_core::policy::{Categorical, MlpBatch};
 use pg_core::{PgRng, Policy, StepEnd, Trajectory};
 use rand::RngExt;
@@ -311,7 +312,7 @@ fn draw(z: &[f64], probs: &mut [f64], fraction: f64) -> (usize, f64) {
     let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for (p, zi) in probs.iter_mut().zip(z) {
-        *p = (zi - max).exp();
+        *p = exp(zi - max);
         sum += *p;
     }
     let u = fraction * sum;
@@ -327,7 +328,7 @@ fn draw(z: &[f64], probs: &mut [f64], fraction: f64) -> (usize, f64) {
     probs.iter_mut().for_each(|p| *p /= sum);
     // A fraction just below 1 can round u up to the sum, past every share:
     // the last action keeps it.
-    (action, z[action] - max - sum.ln())
+    (action, z[action] - max - ln(sum))
 }
 
 #[cfg(test)]

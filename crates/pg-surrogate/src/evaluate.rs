@@ -92,16 +92,33 @@ impl Evaluable for NormalizedObservations<Pendulum> {
 // ANCHOR: evaluated
 /// An update that also runs an evaluation every `every` iterations, after
 /// the update, and reports it as the metric `eval`.
-struct Evaluated<'a, U: ?Sized, F> {
-    inner: &'a mut U,
+pub struct Evaluated<U, F> {
+    inner: U,
     every: usize,
     evaluate: F,
     done: usize,
 }
 
-impl<U, F> Update<Gaussian> for Evaluated<'_, U, F>
+impl<U, F> Evaluated<U, F> {
+    /// `inner`, then `evaluate(policy, k)` for the k-th time every
+    /// `every_steps` environment steps, which must be a whole number of
+    /// `config`'s batches of 200-step episodes.
+    pub fn new(inner: U, config: &TrainConfig, every_steps: usize, evaluate: F) -> Result<Self, PgError> {
+        let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
+        if every_steps == 0 || !every_steps.is_multiple_of(batch_steps) {
+            return Err(PgError::InvalidConfig {
+                name: "evaluation interval (steps)",
+                value: every_steps.to_string(),
+                allowed: "a positive multiple of the batch's steps (episodes per batch × 200)",
+            });
+        }
+        Ok(Self { inner, every: every_steps / batch_steps, evaluate, done: 0 })
+    }
+}
+
+impl<U, F> Update<Gaussian> for Evaluated<U, F>
 where
-    U: Update<Gaussian> + ?Sized,
+    U: Update<Gaussian>,
     F: FnMut(&Gaussian, usize) -> f64,
 {
     fn name(&self) -> String {
@@ -153,22 +170,10 @@ where
     E: Evaluable,
     U: Update<Gaussian> + ?Sized,
 {
-    let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
-    if every_steps == 0 || !every_steps.is_multiple_of(batch_steps) {
-        return Err(PgError::InvalidConfig {
-            name: "evaluation interval (steps)",
-            value: every_steps.to_string(),
-            allowed: "a positive multiple of the batch's steps (episodes per batch × 200)",
-        });
-    }
     let env = RefCell::new(env);
     let seed = config.seed;
-    let mut evaluated = Evaluated {
-        inner: update,
-        every: every_steps / batch_steps,
-        evaluate: |p: &Gaussian, k| evaluate(p, &env.borrow().view(), seed, k),
-        done: 0,
-    };
+    let evaluate = |p: &Gaussian, k| evaluate(p, &env.borrow().view(), seed, k);
+    let mut evaluated = Evaluated::new(update, config, every_steps, evaluate)?;
     train_with(
         policy,
         &mut evaluated,

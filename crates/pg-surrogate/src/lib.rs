@@ -19,6 +19,7 @@ pub mod experiments;
 pub mod normalize;
 
 use ndarray::{Array1, Array2};
+use pg_core::math::{exp, ln};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch, Policy};
 use pg_core::{Batch, PgError, StepWeights};
 use pg_likelihood_ratio::Estimator;
@@ -95,9 +96,9 @@ impl BatchedPolicy for Categorical {
         for ((mut row, &a), &w) in grad_logits.rows_mut().into_iter().zip(&steps.actions).zip(weights) {
             // Stable log-softmax of the row, then the cross-entropy's gradient.
             let max = row.fold(f64::NEG_INFINITY, |m, &l| m.max(l));
-            let log_z = max + row.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+            let log_z = max + ln(row.iter().map(|l| exp(l - max)).sum::<f64>());
             loss -= w * (row[a] - log_z) / n;
-            row.mapv_inplace(|l| w * (l - log_z).exp() / n);
+            row.mapv_inplace(|l| w * exp(l - log_z) / n);
             row[a] -= w / n;
         }
         self.net().backward_batch(params, work, grad_logits.view(), grad.as_slice_mut().expect("contiguous"));
@@ -139,7 +140,7 @@ impl BatchedPolicy for Gaussian {
             for k in 0..d {
                 let mu = out[[m, k]];
                 let log_std = if self.state_dependent_std() { out[[m, d + k]] } else { free_log_std[k] };
-                let sigma = log_std.exp();
+                let sigma = exp(log_std);
                 let z = (a[k] - mu) / sigma;
                 loss += w * (0.5 * z * z + log_std) / n;
                 grad_out[[m, k]] = -w * z / sigma / n;

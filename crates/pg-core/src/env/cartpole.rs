@@ -2,6 +2,7 @@
 //! termination rule, 500-step time limit and reward timing.
 
 use super::{Env, Step, num};
+use crate::math;
 use crate::rng::PgRng;
 use ndarray::Array1;
 use rand::RngExt;
@@ -65,7 +66,7 @@ impl CartPole {
     pub fn dynamics(state: [f64; 4], action: usize) -> [f64; 4] {
         let [x, x_dot, theta, theta_dot] = state;
         let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
-        let (sin, cos) = (theta.sin(), theta.cos());
+        let (sin, cos) = (math::sin(theta), math::cos(theta));
         let temp = (force + POLE_MASS_LENGTH * theta_dot * theta_dot * sin) / TOTAL_MASS;
         let theta_acc =
             (GRAVITY * sin - cos * temp) / (LENGTH * (4.0 / 3.0 - MASS_POLE * cos * cos / TOTAL_MASS));

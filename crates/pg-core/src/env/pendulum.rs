@@ -2,6 +2,7 @@
 //! the pre-step state, clipping and 200-step time limit.
 
 use super::{Env, Step, num};
+use crate::math::{cos, sin};
 use crate::rng::PgRng;
 use ndarray::{Array1, array};
 use rand::RngExt;
@@ -56,7 +57,7 @@ impl Pendulum {
     fn observe(&self) -> Array1<f64> {
         let [th, thdot] = self.state;
         // Gymnasium returns float32 observations.
-        array![th.cos() as f32 as f64, th.sin() as f32 as f64, thdot as f32 as f64]
+        array![cos(th) as f32 as f64, sin(th) as f32 as f64, thdot as f32 as f64]
     }
 
     /// The constants the environment shares with Gymnasium, as (what, value), for the book.
@@ -85,7 +86,7 @@ impl Pendulum {
         let [th, thdot] = state;
         let u = torque.clamp(-MAX_TORQUE, MAX_TORQUE);
         let cost = angle_normalize(th).powi(2) + SPEED_COST * thdot * thdot + TORQUE_COST * (u * u);
-        let new_thdot = thdot + (3.0 * G / (2.0 * L) * th.sin() + 3.0 / (M * L * L) * u) * DT;
+        let new_thdot = thdot + (3.0 * G / (2.0 * L) * sin(th) + 3.0 / (M * L * L) * u) * DT;
         let new_thdot = new_thdot.clamp(-MAX_SPEED, MAX_SPEED);
         let new_th = th + new_thdot * DT;
         ([new_th, new_thdot], -cost)

@@ -2,6 +2,7 @@
 //! J(θ) and ∇θ J(θ) are known exactly.
 
 use super::{Env, Step};
+use crate::math::exp;
 use crate::policy::Policy;
 use crate::rng::PgRng;
 use crate::rollout::{StepEnd, Trajectory};
@@ -219,7 +220,7 @@ impl TabularMdp {
                 let mut next = traj.clone();
                 let end = self.step_end(t.next, next.len() + 1);
                 next.push(a, log_pa, self.reward[s][a], self.one_hot(t.next), end);
-                let p = prob * log_pa.exp() * t.prob;
+                let p = prob * exp(log_pa) * t.prob;
                 if end.terminated || end.truncated {
                     out.push((p, next));
                 } else {

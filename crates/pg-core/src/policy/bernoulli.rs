@@ -3,6 +3,7 @@
 
 use super::Policy;
 use crate::dist::Dist;
+use crate::math::ln;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1, array};
 use rand::RngExt;
@@ -45,7 +46,7 @@ impl Policy for Bernoulli {
     }
 
     fn log_prob(&self, _obs: ArrayView1<'_, f64>, action: &usize) -> f64 {
-        if *action == 1 { self.p().ln() } else { (1.0 - self.p()).ln() }
+        if *action == 1 { ln(self.p()) } else { ln(1.0 - self.p()) }
     }
 
     fn add_grad_log_prob(

@@ -4,6 +4,7 @@
 use super::mlp::with_scratch;
 use super::{Mlp, Policy, log_softmax, sample_from_logits};
 use crate::dist::Dist;
+use crate::math::exp;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
 
@@ -64,7 +65,7 @@ impl Policy for Categorical {
 
     fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
         let lp = with_scratch(|acts| self.log_probs(obs, acts));
-        Dist::Categorical(lp.iter().map(|l| l.exp()).collect())
+        Dist::Categorical(lp.iter().map(|&l| exp(l)).collect())
     }
 
     fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
@@ -92,7 +93,7 @@ impl Policy for Categorical {
         let grad_logits: Vec<f64> = lp
             .iter()
             .enumerate()
-            .map(|(i, l)| weight * (if i == *action { 1.0 } else { 0.0 } - l.exp()))
+            .map(|(i, l)| weight * (if i == *action { 1.0 } else { 0.0 } - exp(*l)))
             .collect();
         let params = self.theta.as_slice().expect("contiguous");
         self.net.backward(params, &acts, &grad_logits, grad.as_slice_mut().expect("contiguous"));

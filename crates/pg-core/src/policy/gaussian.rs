@@ -6,6 +6,7 @@
 use super::mlp::with_scratch;
 use super::{Mlp, Policy};
 use crate::dist::Dist;
+use crate::math::exp;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1, s};
 use rand_distr::{Distribution, StandardNormal};
@@ -117,7 +118,7 @@ impl Policy for Gaussian {
             .map(|(m, ls)| {
                 let z: f64 = StandardNormal.sample(rng);
                 log_prob += -0.5 * z * z - ls - LOG_SQRT_2PI;
-                m + ls.exp() * z
+                m + exp(ls) * z
             })
             .collect();
         (action, log_prob)
@@ -129,7 +130,7 @@ impl Policy for Gaussian {
             .zip(log_std)
             .zip(action)
             .map(|((m, ls), a)| {
-                let z = (a - m) / ls.exp();
+                let z = (a - m) / exp(ls);
                 -0.5 * z * z - ls - LOG_SQRT_2PI
             })
             .sum()
@@ -149,7 +150,7 @@ impl Policy for Gaussian {
         let d = mean.len();
         let mut grad_out = vec![0.0; self.net.output()];
         for (i, ((m, ls), a)) in mean.iter().zip(&log_std).zip(action).enumerate() {
-            let sigma = ls.exp();
+            let sigma = exp(*ls);
             let z = (a - m) / sigma;
             // d/d mu = (a - mu)/sigma^2 ; d/d log sigma = z^2 - 1
             grad_out[i] = weight * z / sigma;

@@ -2,7 +2,6 @@
 //! with hand-written backpropagation. With no hidden layers it is an affine map.
 
 use crate::rng::PgRng;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::RngExt;
 
@@ -21,6 +20,8 @@ pub struct MlpBatch {
     acts: Vec<Vec<f64>>,
     delta: Vec<f64>,
     back: Vec<f64>,
+    /// The weights with wide layers transposed, for [`Mlp::forward_append`].
+    transposed: Vec<f64>,
 }
 
 /// The buffers of a batch that is no longer used: the next
@@ -43,7 +44,8 @@ const SPARE_BATCHES: usize = 4;
 impl Default for MlpBatch {
     fn default() -> Self {
         let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default();
-        Self { rows: 0, widths: Vec::new(), acts: spare.acts, delta: spare.delta, back: spare.back }
+        let (acts, delta, back) = (spare.acts, spare.delta, spare.back);
+        Self { rows: 0, widths: Vec::new(), acts, delta, back, transposed: Vec::new() }
     }
 }
 
@@ -175,24 +177,19 @@ fn add_rows(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
 
 #[inline(always)]
 fn add_rows_portable(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
-    /// Outputs kept in registers at a time.
-    const BLOCK: usize = 8;
     let (n_in, n_out) = (wt.len() / bias.len(), bias.len());
     for (x, o) in input.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
         // Each output is bₒ + x₀ W₀ₒ + x₁ W₁ₒ + …, added in that order; a block
-        // of outputs is summed in registers and stored once.
+        // of outputs is summed in registers and stored once (blocks of 32,
+        // enough independent sums to keep the adder busy, then of 8, then single).
         let mut j = 0;
-        while j + BLOCK <= n_out {
-            let mut acc = [0.0; BLOCK];
-            acc.copy_from_slice(&bias[j..j + BLOCK]);
-            for (i, xi) in x.iter().enumerate() {
-                let w = &wt[i * n_out + j..i * n_out + j + BLOCK];
-                for k in 0..BLOCK {
-                    acc[k] += xi * w[k];
-                }
-            }
-            o[j..j + BLOCK].copy_from_slice(&acc);
-            j += BLOCK;
+        while j + 32 <= n_out {
+            add_block::<32>(x, &mut o[j..j + 32], wt, &bias[j..j + 32], j, n_out);
+            j += 32;
+        }
+        while j + 8 <= n_out {
+            add_block::<8>(x, &mut o[j..j + 8], wt, &bias[j..j + 8], j, n_out);
+            j += 8;
         }
         for (jj, oj) in o.iter_mut().enumerate().skip(j) {
             *oj = x.iter().enumerate().fold(bias[jj], |a, (i, xi)| a + xi * wt[i * n_out + jj]);
@@ -200,10 +197,99 @@ fn add_rows_portable(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
     }
 }
 
+/// Outputs j..j+B of one row: bias, then x₀ W₀ + x₁ W₁ + … added in order, in registers.
+#[inline(always)]
+fn add_block<const B: usize>(x: &[f64], o: &mut [f64], wt: &[f64], bias: &[f64], j: usize, n_out: usize) {
+    let mut acc = [0.0; B];
+    acc.copy_from_slice(bias);
+    for (i, xi) in x.iter().enumerate() {
+        let w = &wt[i * n_out + j..i * n_out + j + B];
+        for k in 0..B {
+            acc[k] += xi * w[k];
+        }
+    }
+    o.copy_from_slice(&acc);
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn add_rows_avx2(input: &[f64], out: &mut [f64], wt: &[f64], bias: &[f64]) {
     add_rows_portable(input, out, wt, bias);
+}
+
+/// g += dᵀ x for row-major d (rows × n_out), x (rows × n_in) and g (n_out × n_in),
+/// the rows' terms added in a fixed order whatever the processor; on x86-64
+/// processors with AVX2 four entries per instruction (the same operations,
+/// so the same bits).
+fn add_outer_rows(d: &[f64], x: &[f64], g: &mut [f64], n_in: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has just been found to support AVX2.
+        unsafe { add_outer_rows_avx2(d, x, g, n_in) };
+        return;
+    }
+    add_outer_rows_portable(d, x, g, n_in);
+}
+
+#[inline(always)]
+fn add_outer_rows_portable(d: &[f64], x: &[f64], g: &mut [f64], n_in: usize) {
+    let n_out = g.len() / n_in;
+    if n_in >= n_out {
+        outer_rows(d, x, g, n_out, n_in);
+    } else {
+        // The same sums, accumulated in gᵀ so that the inner loop runs over the longer side.
+        let mut gt: Vec<f64> = (0..n_in * n_out).map(|k| g[(k % n_out) * n_in + k / n_out]).collect();
+        outer_rows(x, d, &mut gt, n_in, n_out);
+        for (k, v) in gt.into_iter().enumerate() {
+            g[(k % n_out) * n_in + k / n_out] = v;
+        }
+    }
+}
+
+/// g += aᵀ b for row-major a (rows × na) and b (rows × nb): four rows at a
+/// time, gᵢⱼ += (a₀ᵢ b₀ⱼ + a₁ᵢ b₁ⱼ) + (a₂ᵢ b₂ⱼ + a₃ᵢ b₃ⱼ), then the rows left one by one.
+#[inline(always)]
+fn outer_rows(a: &[f64], b: &[f64], g: &mut [f64], na: usize, nb: usize) {
+    let rows = a.len() / na;
+    let quads = rows / 4;
+    for q in 0..quads {
+        let (a4, b4) = (&a[4 * q * na..4 * (q + 1) * na], &b[4 * q * nb..4 * (q + 1) * nb]);
+        let (b0, b1, b2, b3) = (&b4[..nb], &b4[nb..2 * nb], &b4[2 * nb..3 * nb], &b4[3 * nb..]);
+        for (i, gi) in g.chunks_exact_mut(nb).enumerate() {
+            let (c0, c1, c2, c3) = (a4[i], a4[na + i], a4[2 * na + i], a4[3 * na + i]);
+            for j in 0..nb {
+                gi[j] += (c0 * b0[j] + c1 * b1[j]) + (c2 * b2[j] + c3 * b3[j]);
+            }
+        }
+    }
+    for (am, bm) in a.chunks_exact(na).zip(b.chunks_exact(nb)).skip(4 * quads) {
+        for (&ai, gi) in am.iter().zip(g.chunks_exact_mut(nb)) {
+            for (gij, &bj) in gi.iter_mut().zip(bm) {
+                *gij += ai * bj;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_outer_rows_avx2(d: &[f64], x: &[f64], g: &mut [f64], n_in: usize) {
+    add_outer_rows_portable(d, x, g, n_in);
+}
+
+/// A layer's weights W (out × in) as Wᵀ, row-major (in × out).
+fn transposed(w: ArrayView2<'_, f64>) -> Vec<f64> {
+    w.t().iter().copied().collect()
+}
+
+/// The entries of a row-major matrix view.
+fn contiguous<'a>(m: &'a ArrayView2<'_, f64>) -> &'a [f64] {
+    m.as_slice().expect("a row-major matrix")
+}
+
+/// The entries of a row-major mutable matrix view.
+fn contiguous_mut<'a>(m: &'a mut ArrayViewMut2<'_, f64>) -> &'a mut [f64] {
+    m.as_slice_mut().expect("a row-major matrix")
 }
 
 /// The first `rows × cols` entries of `v` as a matrix.
@@ -372,33 +458,13 @@ impl Mlp {
     }
 
     /// The forward pass for the rows of `x`, appended after the rows already
-    /// in `batch` (whose activations stay as they are).
+    /// in `batch` (whose activations stay as they are): [`Mlp::forward_append_few`]'s
+    /// arithmetic, so a row's outputs have the same bits whichever pass computed them.
     pub fn forward_append(&self, params: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
-        let (first, n) = batch.push_inputs(&self.sizes, x);
-        for l in 0..self.sizes.len() - 1 {
-            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
-            let (input, out) = batch.new_rows(l, first, n);
-            let input = ArrayView2::from_shape((n, n_in), input).expect("new rows");
-            let out = ArrayViewMut2::from_shape((n, n_out), out).expect("new rows");
-            self.layer_batch(params, l, input, out);
-        }
-        batch.rows = first + n;
-    }
-
-    /// Layer l for every row: out = input Wₗᵀ + bₗ, then tanh unless l is the output layer.
-    fn layer_batch(
-        &self,
-        params: &[f64],
-        l: usize,
-        input: ArrayView2<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
-    ) {
-        let (w, b, _) = self.layer(params, l);
-        out.assign(&ndarray::ArrayView1::from(b).broadcast((input.nrows(), b.len())).expect("bias row"));
-        general_mat_mul(1.0, &input, &w.t(), 1.0, &mut out);
-        if l + 2 < self.sizes.len() {
-            crate::fastmath::tanh_in_place(out.as_slice_mut().expect("a layer's rows are contiguous"));
-        }
+        let mut transposed = std::mem::take(&mut batch.transposed);
+        self.transpose_weights(params, &mut transposed);
+        self.forward_append_few(&transposed, x, batch);
+        batch.transposed = transposed;
     }
     // ANCHOR_END: forward_batch
 
@@ -470,10 +536,8 @@ impl Mlp {
             let (w, _, offset) = self.layer(params, l);
             let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
             let (input, d) = (batch.layer(l), matrix(&delta, rows, n_out));
-            let mut grad_w =
-                ArrayViewMut2::from_shape((n_out, n_in), &mut grad[offset..offset + n_in * n_out])
-                    .expect("layer shape");
-            general_mat_mul(1.0, &d.t(), &input, 1.0, &mut grad_w);
+            let grad_w = &mut grad[offset..offset + n_in * n_out];
+            add_outer_rows(contiguous(&d), contiguous(&input), grad_w, n_in);
             for (g, s) in
                 grad[offset + n_in * n_out..offset + n_in * n_out + n_out].iter_mut().zip(d.sum_axis(Axis(0)))
             {
@@ -481,7 +545,8 @@ impl Mlp {
             }
             if l > 0 {
                 let mut below = matrix_mut(&mut back, rows, n_in);
-                general_mat_mul(1.0, &d, &w, 0.0, &mut below);
+                let w = w.to_slice().expect("a layer's weights are contiguous");
+                add_rows(contiguous(&d), contiguous_mut(&mut below), w, &vec![0.0; n_in]);
                 // Through tanh: d tanh(z)/dz = 1 − tanh(z)².
                 ndarray::Zip::from(&mut below).and(&input).for_each(|d, &a| *d *= 1.0 - a * a);
                 std::mem::swap(&mut delta, &mut back);
@@ -504,11 +569,14 @@ impl Mlp {
         for l in 0..layers {
             let (w, _, _) = self.layer(params, l);
             let (dw, db, _) = self.layer(tangent, l);
-            let mut out =
-                ndarray::ArrayView1::from(db).broadcast((rows, db.len())).expect("bias row").to_owned();
-            general_mat_mul(1.0, &batch.layer(l), &dw.t(), 1.0, &mut out);
+            let n_out = db.len();
+            let mut out = Array2::zeros((rows, n_out));
+            add_rows(contiguous(&batch.layer(l)), contiguous_mut(&mut out.view_mut()), &transposed(dw), db);
             if let Some(input) = &moved {
-                general_mat_mul(1.0, input, &w.t(), 1.0, &mut out);
+                let mut through = Array2::zeros((rows, n_out));
+                let (wt, zero) = (transposed(w), vec![0.0; n_out]);
+                add_rows(contiguous(&input.view()), contiguous_mut(&mut through.view_mut()), &wt, &zero);
+                out += &through;
             }
             if l + 1 < layers {
                 ndarray::Zip::from(&mut out).and(&batch.layer(l + 1)).for_each(|d, &a| *d *= 1.0 - a * a);

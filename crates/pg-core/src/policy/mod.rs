@@ -6,6 +6,7 @@
 //! can treat all of them alike.
 
 use crate::dist::Dist;
+use crate::math::{exp, ln};
 use crate::rng::PgRng;
 use crate::rollout::{Batch, Trajectory};
 use crate::weights::StepWeights;
@@ -119,13 +120,13 @@ pub trait Policy {
 /// stably (the largest logit is subtracted before exp).
 pub fn log_softmax(logits: &[f64]) -> Vec<f64> {
     let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+    let log_z = max + ln(logits.iter().map(|l| exp(l - max)).sum::<f64>());
     logits.iter().map(|l| l - log_z).collect()
 }
 
 /// softmax(ℓ), computed stably through [`log_softmax`].
 pub fn softmax(logits: &[f64]) -> Vec<f64> {
-    log_softmax(logits).iter().map(|l| l.exp()).collect()
+    log_softmax(logits).iter().map(|&l| exp(l)).collect()
 }
 
 /// Draws a ∼ softmax(logits) by inversion and returns it with its
@@ -134,11 +135,11 @@ pub fn softmax(logits: &[f64]) -> Vec<f64> {
 pub(crate) fn sample_from_logits(logits: &[f64], rng: &mut PgRng) -> (usize, f64) {
     use rand::RngExt;
     let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log_z = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+    let log_z = max + ln(logits.iter().map(|l| exp(l - max)).sum::<f64>());
     let u: f64 = rng.random();
     let mut acc = 0.0;
     for (i, l) in logits.iter().enumerate() {
-        acc += (l - log_z).exp();
+        acc += exp(l - log_z);
         if u < acc {
             return (i, l - log_z);
         }

@@ -2,6 +2,7 @@
 
 use super::{Policy, log_softmax, sample_from_logits};
 use crate::dist::Dist;
+use crate::math::exp;
 use crate::rng::PgRng;
 use ndarray::{Array1, ArrayView1};
 
@@ -42,7 +43,7 @@ impl Policy for TabularSoftmax {
     }
 
     fn dist(&self, obs: ArrayView1<'_, f64>) -> Dist {
-        Dist::Categorical(self.log_probs(obs).1.iter().map(|l| l.exp()).collect())
+        Dist::Categorical(self.log_probs(obs).1.iter().map(|&l| exp(l)).collect())
     }
 
     fn sample(&self, obs: ArrayView1<'_, f64>, rng: &mut PgRng) -> usize {
@@ -71,7 +72,7 @@ impl Policy for TabularSoftmax {
         let (s, lp) = self.log_probs(obs);
         for (b, l) in lp.iter().enumerate() {
             let indicator = if b == *action { 1.0 } else { 0.0 };
-            grad[s * self.n_actions + b] += weight * (indicator - l.exp());
+            grad[s * self.n_actions + b] += weight * (indicator - exp(*l));
         }
     }
     // ANCHOR_END: tabular_score

@@ -1,0 +1,105 @@
+//! What `pg book` writes for the Play page: the menu (every algorithm of the
+//! registry with its flags, their help from `pg train --help` and their
+//! defaults on CartPole from the run itself) and the native run the page's
+//! default settings are compared with.
+
+use crate::args::{RunLine, parse_line};
+use crate::registry::algorithms;
+use crate::session::Session;
+use clap::CommandFactory;
+use pg_core::report::Report;
+use serde_json::{Value, json};
+
+/// Files this module generates.
+pub const GENERATED: &[&str] = &["play-registry.js", "play-native.md"];
+
+/// The page's default run: chapter 7's vectorised reward-to-go, seed 0, on one thread.
+pub const DEFAULT_LINE: &str = "--algo reward-to-go --batch-steps 5000 --seed 0";
+
+/// The step budget of a run on the page unless the reader sets `--max-env-steps`.
+pub const PAGE_BUDGET: usize = 1_000_000;
+
+/// The summary key of a flag's value: `--gae-lambda` → `gae_lambda`.
+fn summary_key(flag: &str) -> String {
+    flag.trim_start_matches("--").replace('-', "_")
+}
+
+/// A flag's value in a run's summary, as the page shows it (widths comma-separated).
+fn shown(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => json!(items.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")),
+        other => other.clone(),
+    }
+}
+
+/// The page's menu: per algorithm its name, chapter, title, presets and
+/// flags, each flag with its help, its choices (if it has a fixed set) and
+/// its default on CartPole, read from a run built with no other flag.
+pub fn menu() -> Result<Value, String> {
+    let command = RunLine::command();
+    let help =
+        |flag: &str| command.get_arguments().find(|a| a.get_long() == Some(flag.trim_start_matches("--")));
+    let mut out = vec![];
+    for algo in algorithms() {
+        let defaults = Session::new(&parse_line(&format!("--algo {} --env cartpole", algo.name))?)?.summary();
+        let flags = algo
+            .flags
+            .iter()
+            .map(|&flag| {
+                let arg = help(flag).ok_or(format!("{flag} is not a flag of pg train"))?;
+                let choices: Vec<String> =
+                    arg.get_possible_values().iter().map(|v| v.get_name().to_string()).collect();
+                let text = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                Ok(json!({
+                    "flag": flag,
+                    "help": text,
+                    "choices": choices,
+                    "default": shown(&defaults[summary_key(flag)]),
+                }))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let presets: Vec<Value> =
+            algo.presets.iter().map(|(name, flags)| json!({"name": name, "flags": flags})).collect();
+        out.push(json!({
+            "name": algo.name, "chapter": algo.chapter, "title": algo.title, "flags": flags, "presets": presets,
+        }));
+    }
+    Ok(json!(out))
+}
+
+/// Trains the run of `line` natively until solved or `budget` steps; returns its summary and per-iteration rows.
+pub fn native_run(line: &str, budget: usize) -> Result<(Value, Value), String> {
+    let mut session = Session::new(&parse_line(line)?)?;
+    session.train_until_solved(Some(budget))?;
+    Ok((session.summary(), session.iterations()))
+}
+
+/// Writes the menu and the native reference run.
+pub fn write(report: &mut dyn Report) -> Result<(), String> {
+    report.start("play: the menu and the native run of the page's default settings");
+    let line = format!("{DEFAULT_LINE} --threads 1");
+    let (summary, rows) = native_run(&line, PAGE_BUDGET)?;
+    let page = json!({
+        "algorithms": menu()?,
+        "default": {"algo": "reward-to-go", "preset": "--batch-steps 5000", "seed": 0},
+        "budget": PAGE_BUDGET,
+        "native": {"line": DEFAULT_LINE, "summary": summary, "iterations": rows},
+    });
+    report.write("play-registry.js", &format!("self.PG_PLAY = {page};\n"))?;
+    let solved = summary["solved_at_steps"].as_u64();
+    let per_second = summary["env_steps_per_second"].as_f64().unwrap_or(0.0);
+    let seconds = summary["solved_at_seconds"].as_f64();
+    let text = match (solved, seconds) {
+        (Some(steps), Some(secs)) => format!(
+            "Natively, on one thread of the machine that built this book, `pg train {DEFAULT_LINE} --threads 1` \
+             reached a 100-episode mean of 475 after {steps} environment steps, in {secs:.2} s \
+             ({:.0} thousand steps per second over the whole run).",
+            per_second / 1e3
+        ),
+        _ => format!(
+            "Natively, `pg train {DEFAULT_LINE} --threads 1` did not reach a 100-episode mean of 475 within \
+             {PAGE_BUDGET} environment steps."
+        ),
+    };
+    report.write("play-native.md", &format!("{text}\n"))
+}

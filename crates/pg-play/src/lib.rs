@@ -1,0 +1,14 @@
+//! # Play: one training run, a batch at a time
+//!
+//! `pg train` and the book's Play page run the same code: the page loads
+//! this crate compiled to WebAssembly and calls [`api`], which parses the
+//! same flags ([`args`]) into the same [`Session`] that `pg train` steps
+//! behind its progress bar.
+
+pub mod api;
+pub mod args;
+pub mod book;
+pub mod registry;
+pub mod session;
+
+pub use session::{Session, WINDOW};
