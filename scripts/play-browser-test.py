@@ -4,17 +4,21 @@
 After `pg book`, it opens the built book as a reader would and checks:
 
  1. the menu: the algorithms of the Play page's menu are exactly the values of
-    `pg train --algo` that `pg train --help` lists, in the same order;
+    `pg train --algo` that `pg train --help` lists, in the same order, and no entry reads
+    "undefined";
  2. from disk (file://), play.html with its default settings (chapter 7's vectorised
-    reward-to-go, seed 0): Train runs until the mean of the last 100 episodes reaches 475;
-    every iteration's row (environment steps, mean return, surrogate) equals, exactly, the
-    row of the native run of the same flags (`pg train <the page's flags> --threads 1`), and
-    so does the step at which it was solved; the page reports its steps per second;
- 3. from a local web server (http://), the trainer at the end of chapter 6 has TRPO
-    selected, and a run of it with a budget of 20000 steps, set in its settings, equals the
-    native run row for row;
- 4. every chapter page has its trainer, with its algorithm selected;
- 5. no console error, uncaught exception or request outside file:, data:, blob: and the
+    reward-to-go, seed 0, stop when solved): the run is solved, the page reports its steps
+    per second, and `pg train` with the flags the page shows (its command line) computes
+    the same run: every iteration's row (environment steps, mean return, the update's
+    metrics) equal, exactly, and the step at which it was solved;
+ 3. every entry of the menu, run briefly (15000 steps), with choices changed where an
+    algorithm has them (baselines, off-policy estimators, discount, trust region): the same
+    comparison with `pg train`;
+ 4. from a local web server (http://), chapter 6's trainer starts on TRPO and trains as
+    `pg train` does;
+ 5. every chapter page ends with a trainer on its own algorithm, and a bad setting
+    (--lr -1) ends in an error that names it;
+ 6. no console error, uncaught exception or request outside file:, data:, blob: and the
     local server.
 
 It prints the browser's and the native run's steps per second and seconds to solve (timings,
@@ -74,15 +78,6 @@ RESULT_JS = """(() => {
 })()"""
 
 
-def set_knob_js(flag, value):
-    return f"""(() => {{
-  const input = document.querySelector('.pg-play [data-flag="{flag}"]');
-  input.value = {json.dumps(value)};
-  input.dispatchEvent(new Event('input'));
-  return document.querySelector('.pg-play .pg-play-line').textContent;
-}})()"""
-
-
 CLICK_JS = "document.querySelector('.pg-play .pg-play-train').click(); true"
 
 
@@ -94,16 +89,11 @@ def help_algos(pg):
     return re.findall(r"^\s+- ([a-z][a-z-]*):", block, re.M)
 
 
-def native(pg, line, budget):
-    """The native run of the page's flags (its budget replaced by `budget`): (summary, rows)."""
-    words = line.split()
-    if "--max-env-steps" in words:
-        i = words.index("--max-env-steps")
-        del words[i:i + 2]
+def native(pg, line):
+    """`pg train` with exactly the page's flags: (summary, rows)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        extra = ["--threads", "1"] if "--batch-steps" in words else []
-        cmd = [pg, "train", *words, *extra, "--max-env-steps", str(budget), "--quiet", "--out", str(out)]
+        cmd = [pg, "train", *line.split(), "--quiet", "--out", str(out)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {run.stderr.strip()}")
@@ -111,14 +101,60 @@ def native(pg, line, budget):
     return full, full["iterations"]
 
 
-def same_rows(page, rows):
-    """Problems where the page's iterations differ from the native ones (compared exactly)."""
-    if len(page) > len(rows):
-        return [f"the page ran {len(page)} iterations, the native run only {len(rows)}"]
+def compare(pg, result, shown):
+    """Problems where the page's run differs from pg train with the flags it shows."""
+    line = result["line"]
+    problems = [] if shown == "pg train " + line else [f"the page shows {shown!r} but ran {line!r}"]
+    summary, rows = native(pg, line)
+    page = result["iterations"]
+    if len(page) != len(rows):
+        problems.append(f"{len(page)} iterations in the page, {len(rows)} natively")
     for i, (a, b) in enumerate(zip(page, rows)):
         if a != b:
-            return [f"iteration {i} differs: page {json.dumps(a)}, native {json.dumps(b)}"]
-    return []
+            problems.append(f"iteration {i} differs: page {json.dumps(a)}, native {json.dumps(b)}")
+            break
+    theirs, ours = summary.get("solved_at_steps"), (result.get("summary") or {}).get("solved_at_steps")
+    if theirs != ours:
+        problems.append(f"solved at {ours} in the page, {theirs} natively")
+    return summary, problems
+
+
+# Runs of every menu entry (label, settings), short, compared with pg train; the settings
+# reach the choices of the algorithms that have them.
+SHORT = "15000"
+RUNS = [
+    ("Chapter 1: REINFORCE", {}),
+    ("Chapter 2: Reward-to-go", {"--gamma": "0.99"}),
+    ("Chapter 7: Reward-to-go, vectorised", {}),
+    ("Chapter 3: Reward-to-go minus a baseline", {}),
+    ("Chapter 3: Reward-to-go minus a baseline", {"--baseline": "mean"}),
+    ("Chapter 3: Reward-to-go minus a baseline", {"--baseline": "optimal"}),
+    ("Chapter 5: Off-policy reuse with importance ratios", {}),
+    ("Chapter 5: Off-policy reuse with importance ratios", {"--estimator": "trajectory"}),
+    ("Chapter 5: Off-policy reuse with importance ratios", {"--estimator": "first-order"}),
+    ("Chapter 6: Natural policy gradient", {}),
+    ("Chapter 6: TRPO", {"--delta": "0.02"}),
+    ("Chapter 6: PPO (clipped)", {}),
+    ("Chapter 6: PPO (adaptive KL penalty)", {}),
+]
+
+
+def choose_js(label, settings):
+    return f"""(() => {{
+  const box = document.querySelector('.pg-play');
+  const menu = box.querySelector('.pg-play-algo');
+  const i = Array.from(menu.options).findIndex(o => o.textContent === {json.dumps(label)});
+  if (i < 0) return 'no menu entry ' + {json.dumps(label)};
+  menu.value = String(i);
+  menu.dispatchEvent(new Event('change'));
+  for (const [flag, value] of Object.entries({json.dumps(settings)})) {{
+    const input = box.querySelector('[data-flag="' + flag + '"]');
+    if (!input) return 'no setting ' + flag;
+    input.value = value;
+    input.dispatchEvent(new Event('input'));
+  }}
+  return '';
+}})()"""
 
 
 def train_in_page(browser, session):
@@ -131,6 +167,15 @@ def train_in_page(browser, session):
             return got
         time.sleep(0.2)
     raise bbt.PageTimeout()
+
+
+def train_and_compare(browser, session, pg):
+    """Trains with the page's current settings; problems where it differs from pg train."""
+    shown = bbt.evaluate(browser, session, BOX_JS)["line"]
+    got = train_in_page(browser, session)
+    if got["state"] != "done":
+        return [f"the run ended in state {got['state']}: {got['error']}"]
+    return compare(pg, got["result"], shown)[1]
 
 
 def open_page(browser, url):
@@ -207,69 +252,66 @@ def main():
     server, origin = serve(build)
     try:
         # 1 and 2: the Play page from disk, the default run.
-        browser.deadline = time.monotonic() + TRAIN_SECONDS + 120
+        browser.deadline = time.monotonic() + TRAIN_SECONDS + 300
         target, session = open_page(browser, (build / "play.html").resolve().as_uri())
         box = bbt.evaluate(browser, session, BOX_JS)
         listed = help_algos(args.pg)
         problems = [] if box["algos"] == listed else [f"menu {box['algos']} but pg train --help lists {listed}"]
+        problems += [f"menu entry {o!r}" for o in box["options"] if "undefined" in o or "null" in o]
         failed += check("the menu lists every algorithm of pg train --help", problems, ", ".join(listed))
 
+        shown = bbt.evaluate(browser, session, BOX_JS)["line"]
         got = train_in_page(browser, session)
-        problems = []
-        if got["state"] != "done":
-            problems.append(f"the run ended in state {got['state']}: {got['error']}")
         result = got["result"] or {}
         summary = result.get("summary") or {}
-        native_summary = {}
-        if not problems:
-            if summary.get("solved_at_steps") is None:
-                problems.append(f"not solved: {got['status']}")
-            native_summary, rows = native(args.pg, result["line"], summary["env_steps"])
-            problems += same_rows(result["iterations"], rows)
-            if native_summary.get("solved_at_steps") != summary.get("solved_at_steps"):
-                problems.append(f"solved at {summary.get('solved_at_steps')} in the page, "
-                                f"{native_summary.get('solved_at_steps')} natively")
-            if "steps per second" not in got["status"] or not summary.get("env_steps_per_second"):
-                problems.append(f"no steps per second reported: {got['status']!r}")
-        problems += page_errors(browser, session, None)
-        if args.shots:
-            args.shots.mkdir(parents=True, exist_ok=True)
-            bbt.screenshot(browser, session, args.shots / "play-trained.png")
-            browser.call("Emulation.setDeviceMetricsOverride", session, width=390, height=844,
-                         deviceScaleFactor=1, mobile=True)
-            time.sleep(0.5)
-            bbt.screenshot(browser, session, args.shots / "play-trained-390.png")
-        browser.call("Target.closeTarget", targetId=target)
-        timing = ""
-        if summary and native_summary:
-            timing = (f"{result['line']}: solved after {summary['solved_at_steps']} steps; browser "
-                      f"{summary['env_steps_per_second']:.0f} steps/s, solved in {summary['solved_at_seconds']:.2f} s; "
-                      f"native (one thread) {native_summary['env_steps_per_second']:.0f} steps/s, solved in "
-                      f"{native_summary['solved_at_seconds']:.2f} s")
-        failed += check("play.html from disk trains the default run as pg train does, bit for bit", problems, timing)
-
-        # 3: chapter 6's trainer over http, TRPO with a budget.
-        target, session = open_page(browser, origin + "/06-kl-constraint.html")
-        box = bbt.evaluate(browser, session, BOX_JS)
-        problems = []
-        if "--algo trpo" not in (box["line"] or ""):
-            problems.append(f"chapter 6's trainer does not start on trpo: {box['line']!r}")
-        bbt.evaluate(browser, session, set_knob_js("--max-env-steps", "20000"))
-        got = train_in_page(browser, session)
-        result = got["result"] or {}
+        problems, native_summary = [], {}
         if got["state"] != "done":
             problems.append(f"the run ended in state {got['state']}: {got['error']}")
         else:
-            _, rows = native(args.pg, result["line"], 20000)
-            problems += same_rows(result["iterations"], rows)
-            if len(result["iterations"]) != len(rows):
-                problems.append(f"{len(result['iterations'])} iterations in the page, {len(rows)} natively")
+            if summary.get("solved_at_steps") is None:
+                problems.append(f"not solved: {got['status']}")
+            native_summary, more = compare(args.pg, result, shown)
+            problems += more
+            if "steps per second" not in got["status"] or not summary.get("env_steps_per_second"):
+                problems.append(f"no steps per second reported: {got['status']!r}")
+        problems += page_errors(browser, session, None)
+        timing = ""
+        if summary.get("solved_at_steps") and native_summary.get("solved_at_steps"):
+            timing = (f"pg train {result['line']}: solved after {summary['solved_at_steps']} steps; browser "
+                      f"{summary['env_steps_per_second']:.0f} steps/s, solved in {summary['solved_at_seconds']:.2f} s; "
+                      f"native {native_summary['env_steps_per_second']:.0f} steps/s, solved in "
+                      f"{native_summary['solved_at_seconds']:.2f} s")
+        failed += check("play.html from disk trains its default run as pg train does, bit for bit", problems, timing)
+        if args.shots:
+            args.shots.mkdir(parents=True, exist_ok=True)
+            bbt.screenshot(browser, session, args.shots / "play-trained.png")
+
+        # Every menu entry, briefly, with some of its settings changed.
+        for label, settings in RUNS:
+            settings = {"--max-env-steps": SHORT, **settings}
+            problems = []
+            chosen = bbt.evaluate(browser, session, choose_js(label, settings))
+            if chosen:
+                problems.append(chosen)
+            else:
+                problems += train_and_compare(browser, session, args.pg)
+            problems += page_errors(browser, session, None)
+            failed += check(f"{label} {settings} trains as pg train does, bit for bit", problems)
+        browser.call("Target.closeTarget", targetId=target)
+
+        # 3: chapter 6's trainer over http, TRPO.
+        target, session = open_page(browser, origin + "/06-kl-constraint.html")
+        box = bbt.evaluate(browser, session, BOX_JS)
+        problems = []
+        if "--algo trpo " not in (box["line"] or ""):
+            problems.append(f"chapter 6's trainer does not start on trpo: {box['line']!r}")
+        bbt.evaluate(browser, session, choose_js(box["selected"], {"--max-env-steps": "20000"}))
+        problems += train_and_compare(browser, session, args.pg)
         problems += page_errors(browser, session, origin)
         browser.call("Target.closeTarget", targetId=target)
-        failed += check("chapter 6's trainer over http trains TRPO as pg train does, bit for bit", problems,
-                        f"{len(result.get('iterations', []))} iterations")
+        failed += check("chapter 6's trainer over http trains TRPO as pg train does, bit for bit", problems)
 
-        # 4: every chapter's trainer, its algorithm selected.
+        # 4: every chapter's trainer, its algorithm selected; a bad setting is refused by name.
         problems = []
         for page, algo in CHAPTERS.items():
             target, session = open_page(browser, (build / f"{page}.html").resolve().as_uri())
@@ -280,7 +322,14 @@ def main():
                 problems.append(f"{page}: the trainer starts on {box['line']!r}, not --algo {algo}")
             problems += [f"{page}: {e}" for e in page_errors(browser, session, None)]
             browser.call("Target.closeTarget", targetId=target)
-        failed += check("every chapter ends with a trainer on its own algorithm", problems)
+        target, session = open_page(browser, (build / "01-likelihood-ratio.html").resolve().as_uri())
+        bbt.evaluate(browser, session, choose_js("Chapter 1: REINFORCE", {"--lr": "-1"}))
+        got = train_in_page(browser, session)
+        if got["state"] != "error" or "'-1'" not in (got["error"] or "") or "--lr" not in got["error"]:
+            problems.append(f"--lr -1 in chapter 1's trainer: state {got['state']}, {got['error']!r}")
+        browser.events_of(session)
+        browser.call("Target.closeTarget", targetId=target)
+        failed += check("every chapter ends with a trainer on its own algorithm; bad settings are named", problems)
     except bbt.PageTimeout:
         failed += check("the Play page", [f"a run took longer than {TRAIN_SECONDS:.0f} s"])
     finally:

@@ -35,9 +35,10 @@ const SATURATE: f64 = 20.0;
 /// eʸ − 1 for y in [−2·SATURATE, 0], accurate relative to its value also for
 /// tiny |y|: y = k ln 2 + r with |r| ≤ ½ ln 2, eʳ − 1 by its Taylor series
 /// to r¹³ (remainder below 10⁻¹⁷), then eʸ − 1 = 2ᵏ(eʳ − 1) + (2ᵏ − 1).
-/// Only multiplications and additions, each rounded: no fused multiply-add,
-/// which WebAssembly has no instruction for (a library call there costs
-/// more than the rest of the function), so every platform computes the same bits.
+/// Only multiplications and additions, each rounded: no fused multiply-add.
+/// One would round the same on every platform, but WebAssembly has no
+/// instruction for it, and there the library computes it in software, slowly
+/// (the Play page runs this code in the browser).
 #[inline(always)]
 fn expm1_nonpositive(y: f64) -> f64 {
     let shifted = y * LOG2_E + ROUND;

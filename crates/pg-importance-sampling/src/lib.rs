@@ -118,7 +118,7 @@ impl<P: Policy> Estimator<P> for FirstOrder {
     }
 
     fn weights(&self, policy: &P, batch: &Batch<P::Action>) -> Option<StepWeights> {
-        Some(StepWeights::fill(batch, |_, t, w| ratio_times_return(policy, t, w, f64::exp)))
+        Some(StepWeights::fill(batch, |_, t, w| ratio_times_return(policy, t, w, exp)))
     }
 }
 

@@ -428,24 +428,6 @@ impl<'a, P: Head> Fisher<'a, P> {
 }
 // ANCHOR_END: fisher
 
-/// The Fisher matrix written out, E_s E_{a∼π}[∇log π(a|s) ∇log π(a|s)ᵀ]
-/// averaged over the batch's states, from the per-step score functions of
-/// chapter 1 and exact quadrature over actions: the independent referee for
-/// [`Fisher`] on small problems (it costs one score per action per state
-/// and a P × P matrix).
-pub fn explicit_fisher<P: Head>(policy: &P, samples: &Samples<P::Action>) -> Array2<f64> {
-    let n = policy.num_params();
-    let mut f = Array2::zeros((n, n));
-    for (obs, old) in samples.steps.obs.rows().into_iter().zip(samples.old.rows()) {
-        for (a, w) in P::quadrature(old) {
-            let g = policy.grad_log_prob(obs, &a);
-            let g = g.view().insert_axis(Axis(1));
-            ndarray::linalg::general_mat_mul(w / samples.len() as f64, &g, &g.t(), 1.0, &mut f);
-        }
-    }
-    f
-}
-
 // ANCHOR: cg
 /// What conjugate gradient found.
 #[derive(Debug, Clone, PartialEq)]

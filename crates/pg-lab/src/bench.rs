@@ -30,8 +30,9 @@ use std::time::Instant;
 fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     let seeds: Vec<u64> = (0..seeds).collect();
     let solve = |flags: &str, seed: u64| {
-        let mut session = Session::new(&parse_line(&format!("{flags} --env cartpole --seed {seed}"))?)?;
-        session.train_until_solved(None)?;
+        let line = format!("{flags} --env cartpole --seed {seed} --until-solved");
+        let mut session = Session::new(&parse_line(&line)?)?;
+        session.run()?;
         Ok::<_, String>(session.log().clone())
     };
     let algorithms = pg_play::registry::algorithms();

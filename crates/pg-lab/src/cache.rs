@@ -197,12 +197,20 @@ mod tests {
         let base = keys(root);
         assert_eq!(keys(root), base, "the key is a function of the files");
 
-        // Chapter 3's crate: chapter 3 and the chapters built on it, not 1 or 2.
+        // Chapter 3's crate: chapter 3 and the chapters built on it (and the
+        // Play page's, built on them all), not 1 or 2.
         append(&root.join("crates/pg-baselines/src/lib.rs"), "\n// an edit\n");
         let after = keys(root);
         assert_eq!(
             changed(&base, &after),
-            ["pg-baselines", "pg-surrogate", "pg-importance-sampling", "pg-kl-constraint", "pg-speed"]
+            [
+                "pg-baselines",
+                "pg-surrogate",
+                "pg-importance-sampling",
+                "pg-kl-constraint",
+                "pg-speed",
+                "pg-play"
+            ]
         );
 
         // A test file feeds no result.

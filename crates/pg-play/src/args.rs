@@ -124,6 +124,10 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Stop after the iteration at which the mean of the last 100 episodes reaches the solved
+    /// threshold (475, cartpole only), as the book's Play page does by default.
+    #[arg(long)]
+    pub until_solved: bool,
     /// Gradient steps per batch for --algo offpolicy, at least 1 [default: 4].
     #[arg(long, value_parser = at_least_one)]
     pub reuse: Option<usize>,

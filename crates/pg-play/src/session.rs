@@ -268,6 +268,12 @@ impl Session {
                 Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
             }
         };
+        if args.until_solved && args.env != EnvName::Cartpole {
+            return Err(format!(
+                "--until-solved is not allowed with --env {}: only cartpole has a solved threshold",
+                env_name(args.env)
+            ));
+        }
         let threshold = match args.env {
             EnvName::Cartpole => CartPole::new().solved_threshold(),
             EnvName::Pendulum => Pendulum::new().solved_threshold(),
@@ -294,17 +300,20 @@ impl Session {
         self.stepper.step().map_err(|e| e.to_string())
     }
 
-    /// Whether the iterations or the step budget are spent.
+    /// Whether the iterations or the step budget are spent, or (with
+    /// `--until-solved`) the run is solved.
     pub fn finished(&self) -> bool {
-        self.stepper.finished()
+        self.stepper.finished() || (self.args.until_solved && self.solved())
     }
 
-    /// Steps until the run is solved (the mean of the last [`WINDOW`]
-    /// episodes reaches the environment's threshold), finished, or at least
-    /// `budget` environment steps in, as the Play page does with "stop when solved".
-    pub fn train_until_solved(&mut self, budget: Option<usize>) -> Result<(), String> {
-        let solved = |s: &Self| s.threshold.is_some_and(|t| s.log().solved_at(t, WINDOW).is_some());
-        while !self.finished() && !solved(self) && budget.is_none_or(|b| self.log().env_steps() < b) {
+    /// Whether the mean of the last [`WINDOW`] episodes has reached the environment's threshold.
+    pub fn solved(&self) -> bool {
+        self.threshold.is_some_and(|t| self.log().solved_at(t, WINDOW).is_some())
+    }
+
+    /// Steps until [`Session::finished`].
+    pub fn run(&mut self) -> Result<(), String> {
+        while !self.finished() {
             self.step()?;
         }
         Ok(())
@@ -356,7 +365,8 @@ impl Session {
             "max_grad_norm": kl.filter(|_| ppo(args.algo)).and_then(|s| s.max_grad_norm),
             "env": env_name(args.env),
             "seed": args.seed,
-            "iters": config.iters,
+            "iters": (config.iters != usize::MAX).then_some(config.iters),
+            "until_solved": args.until_solved,
             "batch": args.batch_steps.is_none().then_some(config.batch),
             "batch_steps": args.batch_steps,
             "envs": args.batch_steps.map(|_| vectorised(args).envs),

@@ -67,3 +67,28 @@ fn only_cartpole_runs_on_raw_observations_are_drawn() {
     let frames = api::frames().unwrap();
     assert!(frames.as_array().is_some_and(|f| f.len() >= 10), "an episode lasts at least 9 steps");
 }
+
+#[test]
+fn until_solved_stops_at_the_iteration_that_solves() {
+    let line = "--algo reward-to-go --batch-steps 5000 --seed 0 --threads 1 --max-env-steps 600000";
+    let run = |line: &str| {
+        let mut session = Session::new(&parse_line(line).unwrap()).unwrap();
+        session.run().unwrap();
+        (session.summary(), session.iterations())
+    };
+    let (free, all) = run(line);
+    let (until, first) = run(&format!("{line} --until-solved"));
+    let solved = until["solved_at_steps"].as_u64().expect("seed 0 solves within the budget");
+    assert_eq!(free["solved_at_steps"].as_u64(), Some(solved), "the same run, stopped earlier");
+    let (all, first) = (all.as_array().unwrap(), first.as_array().unwrap());
+    assert!(first.len() < all.len(), "it stopped before the budget");
+    assert_eq!(&all[..first.len()], &first[..], "the iterations up to the stop are the same");
+    let last = first.last().unwrap()["env_steps"].as_u64().unwrap();
+    let before = first[first.len() - 2]["env_steps"].as_u64().unwrap();
+    assert!(
+        before < solved && solved <= last,
+        "the last iteration is the one that solved: {before} < {solved} <= {last}"
+    );
+    let e = api::start("--env pendulum --until-solved").unwrap_err();
+    assert!(e.contains("--until-solved") && e.contains("cartpole"), "{e}");
+}

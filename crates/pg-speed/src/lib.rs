@@ -57,7 +57,15 @@ impl Sampler {
         at_least_one("groups", groups)?;
         at_least_one("envs", envs)?;
         let (Quota::Steps(n) | Quota::Episodes(n)) = quota;
-        at_least_one("batch", n).map(drop)
+        at_least_one("batch", n)?;
+        if n < groups {
+            return Err(PgError::InvalidConfig {
+                name: "batch",
+                value: n.to_string(),
+                allowed: "at least one step or episode for each group (--groups)",
+            });
+        }
+        Ok(())
     }
 
     /// Samples a new batch with `policy`, every group on its own thread when there are threads to spare.

@@ -232,6 +232,7 @@ fn bad_settings_are_refused_by_name() {
         (VecConfig { groups: 0, ..base.clone() }, "groups"),
         (VecConfig { envs: 0, ..base.clone() }, "envs"),
         (VecConfig { batch: Quota::Steps(0), ..base.clone() }, "batch"),
+        (VecConfig { batch: Quota::Steps(1), groups: 2, ..base.clone() }, "batch"),
         (VecConfig { lr: -0.01, ..base.clone() }, "lr"),
         (VecConfig { lr: f64::NAN, ..base.clone() }, "lr"),
         (VecConfig { weighting: Weighting::RewardToGo(1.5), ..base.clone() }, "gamma"),

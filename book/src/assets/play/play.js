@@ -50,6 +50,7 @@
     }
 
     async function train(message) {
+      stopping = false;
       await instantiate(message.wasm); // a fresh instance (fresh memory) for every run
       const bytes = encoder.encode(message.line);
       const ptr = x.pg_alloc(bytes.length);
@@ -61,7 +62,6 @@
         return;
       }
       postMessage({ type: "started", summary: JSON.parse(answer()) });
-      stopping = false;
       let steps = [];
       let lastPost = performance.now();
       let lastFrames = -Infinity;
@@ -71,14 +71,10 @@
           postMessage({ type: "error", message: answer() });
           return;
         }
-        let solved = false;
-        if (status === 0) {
-          const step = JSON.parse(answer());
-          steps.push(step);
-          solved = step.solved_at_steps !== null;
-        }
+        if (status === 0) steps.push(JSON.parse(answer()));
+        // The run is over when its budget is spent or (with --until-solved) it is solved.
         const finished = status === 2 || (status === 0 && steps[steps.length - 1].finished);
-        const done = finished || (message.untilSolved && solved) || stopping;
+        const done = finished || stopping;
         const now = performance.now();
         const post = done || now - lastPost > 100;
         if (post) {
@@ -94,7 +90,7 @@
         }
         if (done) {
           x.pg_summary();
-          postMessage({ type: "done", summary: JSON.parse(answer()), stopped: stopping && !finished && !solved });
+          postMessage({ type: "done", summary: JSON.parse(answer()), stopped: stopping && !finished });
           return;
         }
         if (post) await yieldToMessages(); // let a "stop" in
@@ -127,6 +123,9 @@
           self.PG_PLAY_WASM ? resolve(self.PG_PLAY_WASM) : reject(new Error("the module's script held no module"));
         script.onerror = () => reject(new Error("could not load " + script.src + ": rebuild the book with pg book"));
         document.head.appendChild(script);
+      });
+      wasmLoading.catch(() => {
+        wasmLoading = null; // let a later Train try again
       });
     }
     return wasmLoading;
@@ -214,33 +213,33 @@
       showLine();
     }
 
-    // The flags of the run as chosen: the algorithm, its preset, the seed and any changed setting.
-    function flags() {
+    // The run as pg train's flags: the algorithm, its preset, the seed, every
+    // changed setting, the budget, --until-solved if asked, and one thread
+    // for chapter 7's sampler (the page has one). The page trains exactly
+    // these, and pg train with them computes the same bits.
+    function runLine() {
       const c = choices[Number(menu.value)];
       const parts = ["--algo", c.algo.name];
       if (c.preset) parts.push(...c.preset.split(/\s+/));
-      parts.push("--seed", String(Math.max(0, Math.floor(Number(seed.value) || 0))));
+      parts.push("--seed", seed.value.trim() || "0");
       for (const input of inputs) {
-        const v = input.value.trim();
-        if (v) parts.push(input.dataset.flag, v.replace(/\s+/g, ""));
+        const v = input.value.trim().replace(/\s+/g, "");
+        if (v === '""') parts.push(input.dataset.flag + "="); // e.g. --hidden "" for a linear policy
+        else if (v) parts.push(input.dataset.flag, v);
       }
-      return parts;
-    }
-
-    function pageLine() {
-      const parts = flags();
       if (!parts.includes("--max-env-steps")) parts.push("--max-env-steps", String(registry.budget));
+      if (untilSolved.checked) parts.push("--until-solved");
+      if (parts.includes("--batch-steps")) parts.push("--threads", "1");
       return parts.join(" ");
     }
 
     function showLine() {
-      const parts = flags();
-      if (parts.includes("--batch-steps")) parts.push("--threads", "1");
-      line.textContent = "pg train " + parts.join(" ");
+      line.textContent = "pg train " + runLine();
     }
 
     menu.addEventListener("change", showKnobs);
     seed.addEventListener("input", showLine);
+    untilSolved.addEventListener("change", showLine);
     showKnobs();
 
     // ---- the learning curve
@@ -262,7 +261,7 @@
     }
 
     // ---- the cart
-    let frames = [];
+    let frames = [[0, 0]]; // the cart at rest, until the first episode arrives
     let frame = 0;
     let animating = false;
     function draw() {
@@ -281,7 +280,6 @@
         ctx.fillStyle = COLOURS.target;
         ctx.fillRect(w / 2 + edge * scale - 1, ground - 10, 2, 20);
       }
-      if (!frames.length) return;
       const [x, theta] = frames[Math.min(frame, frames.length - 1)];
       const cx = w / 2 + x * scale;
       ctx.fillStyle = "#333";
@@ -295,8 +293,11 @@
       ctx.stroke();
       ctx.lineWidth = 1;
       ctx.fillStyle = "#333";
-      ctx.font = "14px sans-serif";
-      ctx.fillText("step " + Math.min(frame, frames.length - 1) + " of an episode of " + (frames.length - 1), 8, 18);
+      ctx.font = "24px sans-serif";
+      const caption = frames.length > 1
+        ? "step " + Math.min(frame, frames.length - 1) + " of an episode of " + (frames.length - 1) + " steps"
+        : "an episode of the current policy appears here while it trains";
+      ctx.fillText(caption, 8, 18);
     }
     function animate() {
       if (!animating) return;
@@ -308,20 +309,33 @@
 
     // ---- training
     let worker = null;
+    let stopAsked = false;
     function setState(state) {
+      const training = state === "training";
       box.dataset.state = state;
-      trainButton.disabled = state === "training";
-      stopButton.disabled = state !== "training";
-      menu.disabled = state === "training";
+      trainButton.disabled = training;
+      stopButton.disabled = !training;
+      for (const input of [menu, seed, untilSolved, ...inputs]) input.disabled = training;
     }
     setState("idle");
 
     trainButton.addEventListener("click", () => {
-      const runLine = pageLine();
+      if (!/^\d+$/.test(seed.value.trim() || "0")) {
+        fail("the seed " + JSON.stringify(seed.value) + " is not allowed: use a whole number of at least 0");
+        return;
+      }
+      const flags = runLine();
+      delete box.dataset.error;
+      stopAsked = false;
       setState("training");
       status.textContent = "Loading the module...";
       loadWasm(root)
         .then((wasm) => {
+          if (stopAsked) {
+            status.textContent = "Stopped before training started.";
+            setState("idle");
+            return;
+          }
           if (!worker) {
             const source = "(" + workerMain.toString() + ")()";
             worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
@@ -329,18 +343,26 @@
             worker.onerror = (event) => fail(event.message || "the worker failed");
           }
           newPlot();
-          result = { line: runLine, iterations: [], summary: null };
+          result = { line: flags, iterations: [], summary: null };
           box.pgPlayResult = result;
-          worker.postMessage({ type: "train", wasm: wasm, line: runLine, untilSolved: untilSolved.checked });
+          worker.postMessage({ type: "train", wasm: wasm, line: flags });
         })
         .catch((err) => fail(String(err)));
     });
-    stopButton.addEventListener("click", () => worker && worker.postMessage({ type: "stop" }));
+    stopButton.addEventListener("click", () => {
+      stopAsked = true;
+      if (worker) worker.postMessage({ type: "stop" });
+    });
 
     let result = null;
+    // Shows an error: the command line's own text, without its "error:" and its hint about --help.
     function fail(message) {
-      status.textContent = "Error: " + message;
-      box.dataset.error = message;
+      const text = String(message)
+        .replace(/^error:\s*/i, "")
+        .replace(/\n*For more information, try '--help'\.?\s*$/, "")
+        .trim();
+      status.textContent = "Error: " + text;
+      box.dataset.error = text;
       setState("error");
     }
 

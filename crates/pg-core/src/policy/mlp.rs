@@ -450,8 +450,8 @@ impl Mlp {
 
     // ANCHOR: forward_batch
     /// The forward pass for every row of `x` at once: layer by layer,
-    /// Aₗ₊₁ = tanh(Aₗ Wₗᵀ + bₗ) (no tanh on the output layer), one matrix
-    /// product per layer. The outputs are in [`MlpBatch::output`].
+    /// Aₗ₊₁ = tanh(Aₗ Wₗᵀ + bₗ) (no tanh on the output layer), one pass of
+    /// the row kernels per layer. The outputs are in [`MlpBatch::output`].
     pub fn forward_batch(&self, params: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
         batch.clear();
         self.forward_append(params, x, batch);
@@ -530,6 +530,9 @@ impl Mlp {
         let layers = self.sizes.len() - 1;
         let rows = grad_out.nrows();
         assert_eq!(rows, batch.rows, "one output gradient per row of the forward pass");
+        if rows == 0 {
+            return; // no rows, nothing to add (and no forward pass may have set the batch up)
+        }
         let (mut delta, mut back) = (std::mem::take(&mut batch.delta), std::mem::take(&mut batch.back));
         matrix_mut(&mut delta, rows, self.output()).assign(&grad_out);
         for l in (0..layers).rev() {

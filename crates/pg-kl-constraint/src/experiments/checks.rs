@@ -3,12 +3,30 @@
 //! policies with parameters of order 1 (away from the near-uniform start,
 //! so that every term of the Fisher information matters).
 
-use crate::{Head, Samples, explicit_fisher, mean_kl};
-use ndarray::Array1;
+use crate::{Head, Samples, mean_kl};
+use ndarray::{Array1, Array2, Axis};
 use pg_core::gradcheck::{central_difference, max_scaled_error};
 use pg_core::policy::{Categorical, Gaussian, MlpBatch, Policy};
 use pg_core::{Batch, PgRng, StepEnd, StepWeights, Trajectory, seeded};
 use rand::RngExt;
+
+/// The Fisher matrix written out, E_s E_{a∼π}[∇log π(a|s) ∇log π(a|s)ᵀ]
+/// averaged over the batch's states, from the per-step score functions of
+/// chapter 1 and exact quadrature over actions: the independent referee for
+/// [`crate::Fisher`] on small problems (it costs one score per action per state
+/// and a P × P matrix).
+pub fn explicit_fisher<P: Head>(policy: &P, samples: &Samples<P::Action>) -> Array2<f64> {
+    let n = policy.num_params();
+    let mut f = Array2::zeros((n, n));
+    for (obs, old) in samples.steps.obs.rows().into_iter().zip(samples.old.rows()) {
+        for (a, w) in P::quadrature(old) {
+            let g = policy.grad_log_prob(obs, &a);
+            let g = g.view().insert_axis(Axis(1));
+            ndarray::linalg::general_mat_mul(w / samples.len() as f64, &g, &g.t(), 1.0, &mut f);
+        }
+    }
+    f
+}
 
 /// Finite differences with h = 1e-5 are accurate to about 1e-8 here.
 pub const FD_TOL: f64 = 1e-6;
