@@ -16,8 +16,9 @@ After `pg book`, it opens the built book as a reader would and checks:
     comparison with `pg train`;
  4. from a local web server (http://), chapter 6's trainer starts on TRPO and trains as
     `pg train` does;
- 5. every chapter page ends with a trainer on its own algorithm, and a bad setting
-    (--lr -1) ends in an error that names it;
+ 5. every chapter page ends with a trainer on its own algorithm; a bad setting (--lr -1)
+    or seed (1e30) ends in an error that names it; `--hidden ""` (a linear policy) trains as
+    `pg train` does; Stop ends a long run early, and the next run trains as `pg train` does;
  6. no console error, uncaught exception or request outside file:, data:, blob: and the
     local server.
 
@@ -327,9 +328,42 @@ def main():
         got = train_in_page(browser, session)
         if got["state"] != "error" or "'-1'" not in (got["error"] or "") or "--lr" not in got["error"]:
             problems.append(f"--lr -1 in chapter 1's trainer: state {got['state']}, {got['error']!r}")
+        bbt.evaluate(browser, session, choose_js("Chapter 1: REINFORCE", {"--lr": ""}))
+        bbt.evaluate(browser, session, "document.querySelector('.pg-play .pg-play-seed').value = '1e30'; true")
+        got = train_in_page(browser, session)
+        if got["state"] != "error" or "seed" not in (got["error"] or ""):
+            problems.append(f"seed 1e30: state {got['state']}, {got['error']!r}")
+        bbt.evaluate(browser, session, "document.querySelector('.pg-play .pg-play-seed').value = '3'; true")
+        bbt.evaluate(browser, session, choose_js("Chapter 1: REINFORCE", {"--hidden": '""', "--max-env-steps": "3000"}))
+        problems += [f'--hidden "": {p}' for p in train_and_compare(browser, session, args.pg)]
         browser.events_of(session)
         browser.call("Target.closeTarget", targetId=target)
         failed += check("every chapter ends with a trainer on its own algorithm; bad settings are named", problems)
+
+        # 5: Stop in the middle of a long run, then train again.
+        target, session = open_page(browser, (build / "play.html").resolve().as_uri())
+        problems = []
+        bbt.evaluate(browser, session, choose_js("Chapter 6: PPO (adaptive KL penalty)", {"--max-env-steps": "500000"}))
+        bbt.evaluate(browser, session, """(() => { const c = document.querySelector('.pg-play .pg-play-until-solved');
+            c.checked = false; c.dispatchEvent(new Event('change')); return true; })()""")
+        bbt.evaluate(browser, session, CLICK_JS)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not (bbt.evaluate(browser, session, RESULT_JS)["result"] or {}).get("iterations"):
+            time.sleep(0.1)
+        bbt.evaluate(browser, session, "document.querySelector('.pg-play .pg-play-stop').click(); true")
+        end = time.monotonic() + 30
+        got = bbt.evaluate(browser, session, RESULT_JS)
+        while time.monotonic() < end and got["state"] == "training":
+            time.sleep(0.1)
+            got = bbt.evaluate(browser, session, RESULT_JS)
+        steps = ((got["result"] or {}).get("summary") or {}).get("env_steps", 0)
+        if got["state"] != "done" or not got["status"].startswith("Stopped") or not 0 < steps < 500000:
+            problems.append(f"Stop: state {got['state']}, {steps} steps, status {got['status']!r}")
+        bbt.evaluate(browser, session, choose_js("Chapter 6: TRPO", {"--max-env-steps": "3000"}))
+        problems += [f"after Stop: {p}" for p in train_and_compare(browser, session, args.pg)]
+        problems += page_errors(browser, session, None)
+        browser.call("Target.closeTarget", targetId=target)
+        failed += check("Stop ends a run early and the next run trains as pg train does", problems)
     except bbt.PageTimeout:
         failed += check("the Play page", [f"a run took longer than {TRAIN_SECONDS:.0f} s"])
     finally:

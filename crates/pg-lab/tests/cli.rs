@@ -388,7 +388,7 @@ fn vectorised_flags_are_checked_and_threads_do_not_change_the_result() {
     assert_rejected(&["train", "--algo", "ppo", "--batch-steps", "500"], &["--batch-steps", "reward-to-go"]);
     assert_rejected(&["train", "--env", "pendulum", "--batch-steps", "500"], &["--batch-steps", "cartpole"]);
     assert_rejected(&["train", "--batch-steps", "500", "--batch", "4"], &["--batch", "--batch-steps"]);
-    assert_rejected(&["train", "--batch-steps", "1"], &["batch", "each group"]);
+    assert_rejected(&["train", "--batch-steps", "1"], &["--batch-steps 1", "--groups"]);
     assert_rejected(&["train", "--env", "mdp", "--until-solved"], &["--until-solved", "cartpole"]);
     let run = |threads: &str| {
         let out = pg(&[

@@ -16,14 +16,32 @@ pub const GENERATED: &[&str] = &["play-registry.js", "play-native.md"];
 /// The step budget of a run on the page unless the reader sets `--max-env-steps`.
 pub const PAGE_BUDGET: usize = 1_000_000;
 
-/// The page's default run as `pg train` flags: chapter 7's vectorised
-/// reward-to-go, seed 0, stopped when solved or after the page's budget, on
-/// one thread (the page has one).
+/// The page's default run as `pg train` flags, in the order the page writes
+/// them: chapter 7's vectorised reward-to-go, seed 0, stopped after the
+/// page's budget or when solved, on one thread (the page has one).
 pub fn default_line() -> String {
     format!(
-        "--algo reward-to-go --batch-steps 5000 --seed 0 --until-solved --max-env-steps {PAGE_BUDGET} --threads 1"
+        "--algo reward-to-go --batch-steps 5000 --seed 0 --max-env-steps {PAGE_BUDGET} --until-solved --threads 1"
     )
 }
+
+/// `n` with a comma between groups of three digits, as the page writes it: 255,424.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Flags the page offers for every algorithm, after its own: the iteration
+/// cap and the step budget (which the page always passes: the algorithm's
+/// own, or [`PAGE_BUDGET`] for those without one).
+const COMMON: &[&str] = &["--iters", "--max-env-steps"];
 
 /// The summary key of a flag's value: `--gae-lambda` → `gae_lambda`.
 fn summary_key(flag: &str) -> String {
@@ -48,9 +66,11 @@ pub fn menu() -> Result<Value, String> {
     let mut out = vec![];
     for algo in algorithms() {
         let defaults = Session::new(&parse_line(&format!("--algo {} --env cartpole", algo.name))?)?.summary();
+        let budget = defaults["max_env_steps"].as_u64().map_or(PAGE_BUDGET as u64, |b| b);
         let flags = algo
             .flags
             .iter()
+            .chain(COMMON)
             .map(|&flag| {
                 let arg = help(flag).ok_or(format!("{flag} is not a flag of pg train"))?;
                 let choices: Vec<String> =
@@ -60,7 +80,10 @@ pub fn menu() -> Result<Value, String> {
                     "flag": flag,
                     "help": text,
                     "choices": choices,
-                    "default": shown(&defaults[summary_key(flag)]),
+                    "default": match flag {
+                        "--max-env-steps" => json!(budget),
+                        _ => shown(&defaults[summary_key(flag)]),
+                    },
                 }))
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -98,11 +121,26 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let text = match (solved, seconds) {
         (Some(steps), Some(secs)) => format!(
             "Natively, on the machine that built this book, `pg train {line}` reached a \
-             100-episode mean of 475 after {steps} environment steps, in {secs:.2} s ({:.0} thousand steps \
-             per second over the run).",
-            per_second / 1e3
+             100-episode mean of 475 after {} environment steps, in {secs:.2} s ({} thousand steps per \
+             second over the run).",
+            grouped(steps),
+            grouped((per_second / 1e3).round() as u64)
         ),
         _ => format!("Natively, `pg train {line}` did not reach a 100-episode mean of 475."),
     };
     report.write("play-native.md", &format!("{text}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(255_424), "255,424");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+    }
 }

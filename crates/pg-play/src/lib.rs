@@ -5,6 +5,9 @@
 //! same flags ([`args`]) into the same [`Session`] that `pg train` steps
 //! behind its progress bar.
 
+// The run's summary is one `serde_json::json!` literal with many fields.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod args;
 pub mod book;

@@ -220,6 +220,13 @@ impl Session {
         let mut eval_interval = None;
         let stepper: Box<dyn Stepper> = match args.env {
             EnvName::Cartpole if args.batch_steps.is_some() => {
+                let (steps, groups) = (args.batch_steps.unwrap_or(1), vectorised(args).groups);
+                if steps < groups {
+                    return Err(format!(
+                        "--batch-steps {steps} is not allowed with {groups} groups (--groups): use at least one \
+                         step per group, {groups} or more"
+                    ));
+                }
                 let policy = Categorical::mlp(4, &hidden, 2, init_rng);
                 let vec_config = VecConfig {
                     lr,
@@ -366,6 +373,7 @@ impl Session {
             "env": env_name(args.env),
             "seed": args.seed,
             "iters": (config.iters != usize::MAX).then_some(config.iters),
+            "max_env_steps": config.max_env_steps,
             "until_solved": args.until_solved,
             "batch": args.batch_steps.is_none().then_some(config.batch),
             "batch_steps": args.batch_steps,
@@ -382,6 +390,8 @@ impl Session {
             "normalize_advantages": normalize_advantages(args),
             "gradient": match (args.env, args.per_step_gradient) {
                 (EnvName::Mdp | EnvName::Stay, _) | (_, true) => "per step",
+                // The optimal constant has no per-step weights: it keeps its own gradient.
+                _ if args.algo == Algo::Baseline && baseline(args) == BaselineName::Optimal => "per step",
                 _ => "batched surrogate",
             },
             "hidden": self.hidden,

@@ -193,8 +193,7 @@
       inputs = [];
       const presetFlags = c.preset.split(/\s+/).filter((f) => f.startsWith("--"));
       const flags = c.algo.flags.filter((f) => !(c.preset && f.flag === "--batch"));
-      const budget = { flag: "--max-env-steps", help: "Stop after this many environment steps.", choices: [], default: registry.budget };
-      for (const f of flags.concat([budget])) {
+      for (const f of flags) {
         if (presetFlags.includes(f.flag)) continue;
         let input;
         if (f.choices.length) {
@@ -226,8 +225,8 @@
         const v = input.value.trim().replace(/\s+/g, "");
         if (v === '""') parts.push(input.dataset.flag + "="); // e.g. --hidden "" for a linear policy
         else if (v) parts.push(input.dataset.flag, v);
+        else if (input.dataset.flag === "--max-env-steps") parts.push("--max-env-steps", input.placeholder);
       }
-      if (!parts.includes("--max-env-steps")) parts.push("--max-env-steps", String(registry.budget));
       if (untilSolved.checked) parts.push("--until-solved");
       if (parts.includes("--batch-steps")) parts.push("--threads", "1");
       return parts.join(" ");
