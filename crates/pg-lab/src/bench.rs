@@ -12,7 +12,6 @@ use pg_kl_constraint::{Fisher, Samples};
 use pg_likelihood_ratio::experiments::{Solving, or_never, runs_grid};
 use pg_likelihood_ratio::{Estimator, PolicyGradient, Reinforce, TrainConfig, TrainLog, train};
 use pg_play::Session;
-use pg_play::args::parse_line;
 use pg_speed::book::cores;
 use pg_speed::experiments::{self as speed, per_second as throughput};
 use pg_speed::{Quota, Sampler};
@@ -31,7 +30,7 @@ fn solve_times(seeds: u64) -> Result<serde_json::Value, String> {
     let seeds: Vec<u64> = (0..seeds).collect();
     let solve = |flags: &str, seed: u64| {
         let line = format!("{flags} --env cartpole --seed {seed} --until-solved");
-        let mut session = Session::new(&parse_line(&line)?)?;
+        let mut session = Session::from_line(&line)?;
         session.run()?;
         Ok::<_, String>(session.log().clone())
     };

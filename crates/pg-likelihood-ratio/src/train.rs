@@ -109,6 +109,13 @@ impl TrainLog {
         (env_steps, batch.iter().map(|e| e.ret).sum::<f64>() / batch.len() as f64)
     }
 
+    /// Whether a run that stops after `iters` iterations, or after the
+    /// iteration that brings its environment steps to `max_env_steps`, is over.
+    pub fn spent(&self, iters: usize, max_env_steps: Option<usize>) -> bool {
+        let budget_spent = max_env_steps.is_some_and(|budget| self.env_steps() >= budget);
+        self.iterations.len() >= iters || budget_spent
+    }
+
     /// Total environment steps.
     pub fn env_steps(&self) -> usize {
         self.iterations.last().map_or(0, |s| s.env_steps)
@@ -178,8 +185,7 @@ impl TrainLoop {
 
     /// Whether the iterations or the step budget are spent.
     pub fn finished(&self) -> bool {
-        let budget_spent = self.config.max_env_steps.is_some_and(|budget| self.log.env_steps() >= budget);
-        self.log.iterations.len() >= self.config.iters || budget_spent
+        self.log.spent(self.config.iters, self.config.max_env_steps)
     }
 
     /// One iteration: sample a batch, let `update` improve `policy` with it.

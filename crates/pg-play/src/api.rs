@@ -52,18 +52,18 @@ pub fn step() -> Result<Option<Value>, String> {
         }
         let episodes_before = session.log().episodes.len();
         let row = iteration_row(session.step()?);
+        let solved = session.solved_at().map(|e| e.env_steps);
         let log = session.log();
         let new = &log.episodes[episodes_before..];
         let returns: Vec<f64> = new.iter().map(|e| e.ret).collect();
         let episode_steps: Vec<usize> = new.iter().map(|e| e.env_steps).collect();
-        let solved = session.threshold().and_then(|t| log.solved_at(t, crate::WINDOW));
         Ok(Some(json!({
             "row": row,
             "returns": returns,
             "episode_steps": episode_steps,
             "mean_last_100": log.final_mean_return(crate::WINDOW),
             "episodes": log.episodes.len(),
-            "solved_at_steps": solved.map(|e| e.env_steps),
+            "solved_at_steps": solved,
             "finished": session.finished(),
         })))
     })

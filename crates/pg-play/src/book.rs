@@ -3,7 +3,7 @@
 //! defaults on CartPole from the run itself) and the native run the page's
 //! default settings are compared with.
 
-use crate::args::{RunLine, parse_line};
+use crate::args::RunLine;
 use crate::registry::algorithms;
 use crate::session::Session;
 use clap::CommandFactory;
@@ -65,7 +65,7 @@ pub fn menu() -> Result<Value, String> {
         |flag: &str| command.get_arguments().find(|a| a.get_long() == Some(flag.trim_start_matches("--")));
     let mut out = vec![];
     for algo in algorithms() {
-        let defaults = Session::new(&parse_line(&format!("--algo {} --env cartpole", algo.name))?)?.summary();
+        let defaults = Session::from_line(&format!("--algo {} --env cartpole", algo.name))?.summary();
         let budget = defaults["max_env_steps"].as_u64().map_or(PAGE_BUDGET as u64, |b| b);
         let flags = algo
             .flags
@@ -98,7 +98,7 @@ pub fn menu() -> Result<Value, String> {
 
 /// Trains the run of `line` natively; returns its summary and per-iteration rows.
 pub fn native_run(line: &str) -> Result<(Value, Value), String> {
-    let mut session = Session::new(&parse_line(line)?)?;
+    let mut session = Session::from_line(line)?;
     session.run()?;
     Ok((session.summary(), session.iterations()))
 }
@@ -111,7 +111,6 @@ pub fn write(report: &mut dyn Report) -> Result<(), String> {
     let page = json!({
         "algorithms": menu()?,
         "default": {"algo": "reward-to-go", "preset": "--batch-steps 5000", "seed": 0},
-        "budget": PAGE_BUDGET,
         "native": {"line": line, "summary": summary, "iterations": rows},
     });
     report.write("play-registry.js", &format!("self.PG_PLAY = {page};\n"))?;

@@ -17,7 +17,7 @@ use pg_kl_constraint::Head;
 use pg_kl_constraint::book::PENDULUM_EVAL_TARGET;
 use pg_kl_constraint::experiments::{Algo as KlAlgo, Setup as KlSetup};
 use pg_likelihood_ratio::{
-    Estimator, IterStats, PolicyGradient, Reinforce, TrainConfig, TrainLog, TrainLoop, Update,
+    Episode, Estimator, IterStats, PolicyGradient, Reinforce, TrainConfig, TrainLog, TrainLoop, Update,
 };
 use pg_speed::{VecConfig, VecLoop, Weighting};
 use pg_surrogate::evaluate::{EVAL_EPISODES, Evaluable, Evaluated, evaluate, evaluations, sustained_at};
@@ -42,6 +42,8 @@ trait Stepper {
     fn finished(&self) -> bool;
     /// What the run measured so far.
     fn log(&self) -> &TrainLog;
+    /// The mean return at which the run's environment counts as solved, if it has one.
+    fn threshold(&self) -> Option<f64>;
     /// One episode of the current policy on a fresh CartPole drawn from
     /// `rng`, as (cart position, pole angle) per step, or `None` when the
     /// run's policy does not act on CartPole's raw observations.
@@ -75,6 +77,10 @@ where
 
     fn log(&self) -> &TrainLog {
         self.run.log()
+    }
+
+    fn threshold(&self) -> Option<f64> {
+        self.env.solved_threshold()
     }
 
     fn cartpole_frames(&self, rng: &mut pg_core::PgRng) -> Option<Vec<[f64; 2]>> {
@@ -116,6 +122,10 @@ impl<E: Evaluable> Stepper for EvaluatedFit<E> {
         self.run.log()
     }
 
+    fn threshold(&self) -> Option<f64> {
+        self.env.borrow().solved_threshold()
+    }
+
     fn cartpole_frames(&self, _: &mut pg_core::PgRng) -> Option<Vec<[f64; 2]>> {
         None
     }
@@ -146,6 +156,10 @@ impl Stepper for Vectorised {
         self.run.log()
     }
 
+    fn threshold(&self) -> Option<f64> {
+        CartPole::new().solved_threshold()
+    }
+
     fn cartpole_frames(&self, rng: &mut pg_core::PgRng) -> Option<Vec<[f64; 2]>> {
         cartpole_frames(&self.policy, rng)
     }
@@ -159,13 +173,17 @@ pub struct Session {
     kl: Option<KlSetup>,
     hidden: Vec<usize>,
     eval_interval: Option<usize>,
-    threshold: Option<f64>,
     clock: Stopwatch,
     drawn: u64,
     stepper: Box<dyn Stepper>,
 }
 
 impl Session {
+    /// Builds the run of `pg train`'s flags in `line` (see [`Session::new`]).
+    pub fn from_line(line: &str) -> Result<Self, String> {
+        Self::new(&crate::args::parse_line(line)?)
+    }
+
     /// Builds the run `args` describe, or an error naming the flag that is
     /// not allowed and where it applies.
     pub fn new(args: &TrainArgs) -> Result<Self, String> {
@@ -275,30 +293,13 @@ impl Session {
                 Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
             }
         };
-        if args.until_solved && args.env != EnvName::Cartpole {
+        if args.until_solved && stepper.threshold().is_none() {
             return Err(format!(
                 "--until-solved is not allowed with --env {}: only cartpole has a solved threshold",
                 env_name(args.env)
             ));
         }
-        let threshold = match args.env {
-            EnvName::Cartpole => CartPole::new().solved_threshold(),
-            EnvName::Pendulum => Pendulum::new().solved_threshold(),
-            EnvName::Mdp => TabularMdp::three_state().solved_threshold(),
-            EnvName::Stay => Stay::with_limit(1000).solved_threshold(),
-        };
-        Ok(Self {
-            args: args.clone(),
-            config,
-            lr,
-            kl,
-            hidden,
-            eval_interval,
-            threshold,
-            clock,
-            drawn: 0,
-            stepper,
-        })
+        Ok(Self { args: args.clone(), config, lr, kl, hidden, eval_interval, clock, drawn: 0, stepper })
     }
 
     /// One iteration: sample a batch, update the policy. Fails, naming
@@ -315,7 +316,13 @@ impl Session {
 
     /// Whether the mean of the last [`WINDOW`] episodes has reached the environment's threshold.
     pub fn solved(&self) -> bool {
-        self.threshold.is_some_and(|t| self.log().solved_at(t, WINDOW).is_some())
+        self.solved_at().is_some()
+    }
+
+    /// The episode at which the mean of the last [`WINDOW`] episodes first
+    /// reached the environment's threshold, if it has.
+    pub fn solved_at(&self) -> Option<&Episode> {
+        self.threshold().and_then(|t| self.log().solved_at(t, WINDOW))
     }
 
     /// Steps until [`Session::finished`].
@@ -338,7 +345,7 @@ impl Session {
 
     /// The mean return at which the environment counts as solved, if it has one.
     pub fn threshold(&self) -> Option<f64> {
-        self.threshold
+        self.stepper.threshold()
     }
 
     /// One episode of the current policy on CartPole, as (x, θ) per state,
@@ -354,7 +361,7 @@ impl Session {
     pub fn summary(&self) -> Value {
         let (args, config, kl, log) = (&self.args, &self.config, self.kl.as_ref(), self.log());
         let wall = self.clock.seconds();
-        let solved = self.threshold.and_then(|t| log.solved_at(t, WINDOW));
+        let solved = self.solved_at();
         let env_steps = log.env_steps();
         let evals = self.eval_interval.map(|_| evaluations(log));
         json!({
@@ -406,7 +413,7 @@ impl Session {
             "final_evaluation": evals.as_ref().and_then(|e| e.last().map(|(_, r)| *r)),
             "sustained_level": self.eval_interval.map(|_| PENDULUM_EVAL_TARGET),
             "sustained_at_steps": self.eval_interval.and_then(|_| sustained_at(log, PENDULUM_EVAL_TARGET)),
-            "solved_threshold": self.threshold,
+            "solved_threshold": self.threshold(),
             "solved_at_steps": solved.map(|e| e.env_steps),
             "solved_at_seconds": solved.map(|e| e.wall_seconds),
         })

@@ -266,8 +266,7 @@ impl VecLoop {
 
     /// Whether the iterations or the step budget are spent.
     pub fn finished(&self) -> bool {
-        let budget_spent = self.config.max_env_steps.is_some_and(|budget| self.log.env_steps() >= budget);
-        self.log.iterations.len() >= self.config.iters || budget_spent
+        self.log.spent(self.config.iters, self.config.max_env_steps)
     }
 
     /// One iteration: sample a batch, compute ĝ, one Adam step.
