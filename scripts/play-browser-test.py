@@ -298,6 +298,8 @@ def main():
                 problems += train_and_compare(browser, session, args.pg)
             problems += page_errors(browser, session, None)
             failed += check(f"{label} {settings} trains as pg train does, bit for bit", problems)
+        missing = sorted(set(box["options"]) - {label for label, _ in RUNS})
+        failed += check("every entry of the menu is among those runs", [f"no run of {o!r}" for o in missing])
         browser.call("Target.closeTarget", targetId=target)
 
         # 3: chapter 6's trainer over http, TRPO.

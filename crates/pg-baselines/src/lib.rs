@@ -29,6 +29,7 @@ use pg_causality::reward_to_go;
 use pg_core::error::{PgError, unit_interval};
 use pg_core::{Batch, Policy, StepWeights};
 use pg_likelihood_ratio::Estimator;
+use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, no_defaults};
 pub use value::{ValueFunction, gae};
 
 /// Every trajectory's reward-to-go, Q̂ᵢₜ (chapter 2, undiscounted).
@@ -256,12 +257,111 @@ impl<P: Policy> Estimator<P> for ValueBaseline {
 }
 // ANCHOR_END: value_baseline
 
+/// The values of `--baseline`, with their help.
+pub const BASELINES: &[(&str, &str)] = &[
+    ("mean", "The other trajectories' average reward-to-go at the same step"),
+    ("optimal", "The variance-minimising constant per parameter, from the other trajectories"),
+    ("value", "A learned state value V(s), refitted after every update (GAE with --gae-lambda)"),
+];
+
 /// Chapter 3's algorithm.
-pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
-    &[pg_likelihood_ratio::registry::Algorithm {
-        name: "baseline",
-        chapter: 3,
-        title: "Reward-to-go minus a baseline",
-        flags: &["--batch", "--lr", "--baseline", "--gamma", "--gae-lambda", "--hidden"],
-        presets: &[],
-    }];
+pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
+    name: "baseline",
+    chapter: 3,
+    title: "Reward-to-go minus a baseline",
+    about: "Chapter 3: reward-to-go minus a baseline (see --baseline and --gae-lambda)",
+    flags: &["--batch", "--lr", "--baseline", "--gamma", "--gae-lambda", "--hidden"],
+    only_with: &[("--gamma", "--baseline value"), ("--gae-lambda", "--baseline value")],
+    refuses: &[],
+    presets: &[],
+    defaults: no_defaults,
+    settings: |c| {
+        let chosen = Chosen::of(c)?;
+        Ok(vec![
+            ("baseline", Value::from(chosen.baseline)),
+            ("gamma", Value::from(chosen.gamma)),
+            ("gae_lambda", Value::from(chosen.lambda)),
+        ])
+    },
+    build: Build::Estimator(Estimators {
+        tabular: estimator,
+        categorical: estimator,
+        gaussian: estimator,
+        reuse: None,
+        // The optimal constant is per parameter, not a weight per step.
+        weighs_steps: |c| c.text("--baseline") != Some("optimal"),
+        lockstep: None,
+    }),
+}];
+
+/// The baseline `--baseline` chooses (the learned value unless given), and
+/// the discount and GAE's λ of the learned value.
+struct Chosen {
+    baseline: &'static str,
+    gamma: Option<f64>,
+    lambda: Option<f64>,
+}
+
+impl Chosen {
+    /// Refuses `--gamma` and `--gae-lambda` without the learned value, which they tune.
+    fn of(c: &Context) -> Result<Self, String> {
+        let baseline = match c.text("--baseline") {
+            None | Some("value") => "value",
+            Some("mean") => "mean",
+            Some("optimal") => "optimal",
+            Some(other) => {
+                return Err(format!("--baseline {other} is not allowed: use mean, optimal or value"));
+            }
+        };
+        let (gamma, lambda) = (c.get("--gamma")?, c.get("--gae-lambda")?);
+        if baseline != "value" {
+            let refused = |flag: &str, why: &str| {
+                format!(
+                    "{flag} is not allowed with --algo baseline --baseline {baseline}: {why}; use it with --baseline \
+                     value"
+                )
+            };
+            if gamma.is_some() {
+                return Err(refused("--gamma", "this baseline weighs the undiscounted reward-to-go"));
+            }
+            if lambda.is_some() {
+                return Err(refused("--gae-lambda", "GAE needs the learned value"));
+            }
+            return Ok(Self { baseline, gamma: None, lambda: None });
+        }
+        // The environment's tuned value function (Pendulum's, chapter 4) brings its γ and GAE.
+        let tuned = c.value.as_ref();
+        Ok(Self {
+            baseline,
+            gamma: Some(gamma.unwrap_or(tuned.map_or(0.99, |v| v.gamma))),
+            lambda: lambda.or(tuned.map(|v| v.lambda)),
+        })
+    }
+}
+
+/// The baseline of `--baseline` for any policy, its value function sized by
+/// the environment (no hidden layer for a tabular one).
+fn estimator<P: Policy + 'static>(c: &Context) -> Result<Box<dyn Estimator<P>>, String> {
+    let err = |e: PgError| e.to_string();
+    let chosen = Chosen::of(c)?;
+    Ok(match chosen.baseline {
+        "mean" => Box::new(MeanBaseline { leave_one_out: true }),
+        "optimal" => Box::new(OptimalBaseline { leave_one_out: true }),
+        _ => {
+            let rng = &mut pg_core::rng::substream(c.seed, 2_000);
+            let (hidden, lr, steps, minibatch) = match &c.value {
+                _ if c.tabular => (vec![], 0.1, 20, 256),
+                Some(v) => (v.hidden.clone(), v.lr, v.steps, v.minibatch),
+                None => (vec![32], 0.01, 10, 256),
+            };
+            let value = ValueFunction::new(c.obs_dim, &hidden, lr, steps, rng)
+                .and_then(|v| v.with_minibatch(minibatch))
+                .map_err(err)?;
+            let v = ValueBaseline::new(value, chosen.gamma.unwrap_or(0.99)).map_err(err)?;
+            match chosen.lambda {
+                Some(l) => Box::new(v.with_gae(l).map_err(err)?),
+                None => Box::new(v),
+            }
+        }
+    })
+}

@@ -18,6 +18,7 @@ pub mod experiments;
 use pg_core::error::{PgError, unit_interval};
 use pg_core::{Batch, Policy, StepWeights};
 use pg_likelihood_ratio::Estimator;
+use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, Weights, no_defaults};
 
 // ANCHOR: reward_to_go
 /// The reward-to-go Q̂ₜ = Σ_{t′≥t} γ^(t′−t) r_{t′} of every step, computed
@@ -76,12 +77,36 @@ impl<P: Policy> Estimator<P> for RewardToGo {
 }
 // ANCHOR_END: estimator
 
+// ANCHOR: registry
 /// Chapter 2's algorithm, and chapter 7's fast sampler for it.
-pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
-    &[pg_likelihood_ratio::registry::Algorithm {
-        name: "reward-to-go",
-        chapter: 2,
-        title: "Reward-to-go",
-        flags: &["--batch", "--lr", "--gamma", "--hidden"],
-        presets: &[("vectorised", "--batch-steps 5000")],
-    }];
+pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
+    name: "reward-to-go",
+    chapter: 2,
+    title: "Reward-to-go",
+    about: "Chapter 2: every step weighted by the rewards from that step on (see --gamma)",
+    flags: &["--batch", "--lr", "--gamma", "--hidden"],
+    only_with: &[],
+    refuses: &[],
+    presets: &[("vectorised", "--batch-steps 5000")],
+    defaults: no_defaults,
+    settings: |c| Ok(vec![("gamma", Value::from(discount(c)?))]),
+    build: Build::Estimator(Estimators {
+        tabular: estimator,
+        categorical: estimator,
+        gaussian: estimator,
+        reuse: None,
+        weighs_steps: |_| true,
+        lockstep: Some(|c| Ok(Weights::RewardToGo(discount(c)?))),
+    }),
+}];
+// ANCHOR_END: registry
+
+/// `--gamma`, undiscounted unless given.
+fn discount(c: &Context) -> Result<f64, String> {
+    Ok(c.get("--gamma")?.unwrap_or(1.0))
+}
+
+/// The reward-to-go of `--gamma` for any policy.
+fn estimator<P: Policy + 'static>(c: &Context) -> Result<Box<dyn Estimator<P>>, String> {
+    Ok(Box::new(RewardToGo::discounted(discount(c)?).map_err(|e| e.to_string())?))
+}

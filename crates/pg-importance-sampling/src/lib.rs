@@ -23,6 +23,7 @@ use pg_causality::reward_to_go;
 use pg_core::math::exp;
 use pg_core::{Batch, Policy, StepWeights, Trajectory};
 use pg_likelihood_ratio::Estimator;
+use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, no_defaults};
 
 // ANCHOR: log_ratios
 /// log ρₜ = log πθ(aₜ|sₜ) − log πθ_old(aₜ|sₜ) for every step, with θ = `policy`
@@ -146,12 +147,53 @@ pub fn effective_sample_size<P: Policy>(policy: &P, batch: &Batch<P::Action>) ->
     if squares > 0.0 { sum * sum / squares } else { 0.0 }
 }
 
+/// The values of `--estimator`, with their help.
+pub const ESTIMATORS: &[(&str, &str)] = &[
+    ("trajectory", "Every step weighted by the whole trajectory's ratio times its return"),
+    ("per-decision", "Each reward weighted by the ratios of the actions up to it (unbiased)"),
+    ("first-order", "Each step's own ratio times its reward-to-go (biased as the policy moves)"),
+];
+
 /// Chapter 5's algorithm.
-pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] =
-    &[pg_likelihood_ratio::registry::Algorithm {
-        name: "offpolicy",
-        chapter: 5,
-        title: "Off-policy reuse with importance ratios",
-        flags: &["--batch", "--lr", "--reuse", "--estimator", "--hidden"],
-        presets: &[],
-    }];
+pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
+    name: "offpolicy",
+    chapter: 5,
+    title: "Off-policy reuse with importance ratios",
+    about: "Chapter 5: several steps per batch, corrected by importance ratios (see --reuse and --estimator)",
+    flags: &["--batch", "--lr", "--reuse", "--estimator", "--hidden"],
+    only_with: &[],
+    refuses: &[],
+    presets: &[],
+    defaults: no_defaults,
+    settings: |c| Ok(vec![("reuse", Value::from(steps(c)?)), ("estimator", Value::from(chosen(c)?))]),
+    build: Build::Estimator(Estimators {
+        tabular: estimator,
+        categorical: estimator,
+        gaussian: estimator,
+        reuse: Some(steps),
+        weighs_steps: |_| true,
+        lockstep: None,
+    }),
+}];
+
+/// `--reuse`: Adam steps per batch, 4 unless given.
+fn steps(c: &Context) -> Result<usize, String> {
+    Ok(c.get("--reuse")?.unwrap_or(4))
+}
+
+/// `--estimator`: per-decision unless given.
+fn chosen(c: &Context) -> Result<&'static str, String> {
+    let given = c.text("--estimator").unwrap_or("per-decision");
+    ESTIMATORS.iter().map(|(name, _)| *name).find(|name| *name == given).ok_or_else(|| {
+        format!("--estimator {given} is not allowed: use trajectory, per-decision or first-order")
+    })
+}
+
+/// The estimator of `--estimator` for any policy.
+fn estimator<P: Policy + 'static>(c: &Context) -> Result<Box<dyn Estimator<P>>, String> {
+    Ok(match chosen(c)? {
+        "trajectory" => Box::new(TrajectoryRatio),
+        "first-order" => Box::new(FirstOrder),
+        _ => Box::new(PerDecision),
+    })
+}

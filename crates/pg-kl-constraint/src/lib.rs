@@ -24,6 +24,7 @@ pub mod exercises;
 pub mod experiments;
 pub mod natural;
 pub mod ppo;
+pub mod registry;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, s};
 use pg_core::math::{exp, ln};
@@ -543,55 +544,4 @@ pub(crate) fn objective<P: Head>(
     total / m
 }
 
-/// The flags of the natural-gradient algorithms, whose step is set by δ.
-const NATURAL_FLAGS: &[&str] = &["--batch", "--delta", "--gamma", "--gae-lambda", "--hidden"];
-
-/// Chapter 6's algorithms.
-pub const ALGORITHMS: &[pg_likelihood_ratio::registry::Algorithm] = &[
-    pg_likelihood_ratio::registry::Algorithm {
-        name: "npg",
-        chapter: 6,
-        title: "Natural policy gradient",
-        flags: NATURAL_FLAGS,
-        presets: &[],
-    },
-    pg_likelihood_ratio::registry::Algorithm {
-        name: "trpo",
-        chapter: 6,
-        title: "TRPO",
-        flags: NATURAL_FLAGS,
-        presets: &[],
-    },
-    pg_likelihood_ratio::registry::Algorithm {
-        name: "ppo",
-        chapter: 6,
-        title: "PPO (clipped)",
-        flags: &[
-            "--batch",
-            "--lr",
-            "--clip",
-            "--epochs",
-            "--minibatch",
-            "--gamma",
-            "--gae-lambda",
-            "--hidden",
-        ],
-        presets: &[],
-    },
-    pg_likelihood_ratio::registry::Algorithm {
-        name: "ppo-kl",
-        chapter: 6,
-        title: "PPO (adaptive KL penalty)",
-        flags: &[
-            "--batch",
-            "--lr",
-            "--kl-target",
-            "--epochs",
-            "--minibatch",
-            "--gamma",
-            "--gae-lambda",
-            "--hidden",
-        ],
-        presets: &[],
-    },
-];
+pub use registry::ALGORITHMS;

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use pg_play::args::positive_float;
-pub use pg_play::args::{Algo, BaselineName, EnvName, OffPolicyEstimator, TrainArgs, Widths};
+pub use pg_play::args::{EnvName, TrainArgs, Widths};
 use std::path::PathBuf;
 
 /// Policy Gradients in Rust: train policies and build the book.

@@ -20,8 +20,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         trained = session.step().map(|s| show_progress(&bar, budget, s));
     }
     bar.finish_and_clear();
-    trained?;
     let summary = session.summary();
+    if let Err(e) = trained {
+        // The summary records where and why the run stopped; no file is written.
+        println!("{summary}");
+        return Err(e);
+    }
     if let Some(path) = &args.out {
         let mut full = summary.clone();
         full["iterations"] = session.iterations();

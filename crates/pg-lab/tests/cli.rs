@@ -54,6 +54,11 @@ fn bad_flags_are_named_with_what_is_allowed() {
         &["train", "--algo", "baseline", "--baseline", "optimal", "--gamma", "0.9"],
         &["--gamma", "--baseline optimal", "--baseline value"],
     );
+    assert_rejected(
+        &["train", "--algo", "baseline", "--baseline", "optimal", "--normalize-advantages"],
+        &["--normalize-advantages", "--baseline optimal"],
+    );
+    assert_rejected(&["train", "--algo", "trpo", "--lr", "0.01"], &["--lr", "--delta", "ppo"]);
     assert_rejected(&["train", "--max-env-steps", "0"], &["'0'", "at least 1"]);
     assert_rejected(&["train", "--algo", "offpolicy", "--reuse", "0"], &["'0'", "at least 1"]);
     assert_rejected(
@@ -66,6 +71,10 @@ fn bad_flags_are_named_with_what_is_allowed() {
         &["--normalize-observations", "cartpole"],
     );
     assert_rejected(&["train", "--env", "mdp", "--hidden", "8"], &["--hidden", "tabular", "cartpole"]);
+    assert_rejected(
+        &["train", "--env", "mdp", "--per-step-gradient"],
+        &["--per-step-gradient", "mdp", "cartpole"],
+    );
 }
 
 #[test]
@@ -135,8 +144,31 @@ fn divergence_is_an_error_and_leaves_no_file() {
     let out = pg(&[DIVERGES, &["--out", out_file.to_str().unwrap()]].concat());
     let err = stderr(&out);
     assert!(!out.status.success() && err.contains("NaN or infinite"), "{err}");
+    assert!(err.contains("try a smaller --lr than this run's 1000000"), "{err}");
     assert!(!err.contains("panicked"));
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file may be left behind");
+    // The summary on stdout records where and why the run stopped.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let stopped = &summary["stopped"];
+    assert_eq!((stopped["knob"].as_str(), stopped["value"].as_f64()), (Some("--lr"), Some(1e6)), "{summary}");
+    let iteration = stopped["iteration"].as_u64().unwrap() as usize;
+    assert_eq!(summary["iterations"], serde_json::Value::Null);
+    assert!(
+        err.contains(&format!("at iteration {iteration}"))
+            && err.contains(stopped["quantity"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn a_natural_gradient_that_diverges_names_its_trust_region() {
+    let out =
+        pg(&["train", "--env", "pendulum", "--algo", "npg", "--delta", "1e300", "--max-env-steps", "8000"]);
+    let err = stderr(&out);
+    assert!(!out.status.success() && err.contains("try a smaller --delta than this run's 1e300"), "{err}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["stopped"]["knob"].as_str(), Some("--delta"), "{summary}");
 }
 
 #[test]
@@ -306,7 +338,7 @@ fn pg_train_on_pendulum_reproduces_the_chapters_runs_evaluation_for_evaluation()
 fn an_evaluation_interval_that_is_not_whole_batches_or_not_pendulum_is_refused_by_name() {
     assert_rejected(
         &["train", "--env", "pendulum", "--algo", "trpo", "--eval-every", "1000", "--max-env-steps", "1600"],
-        &["evaluation interval", "1000", "multiple of the batch"],
+        &["--eval-every 1000", "evaluation interval", "multiple of the batch"],
     );
     assert_rejected(&["train", "--env", "cartpole", "--eval-every", "1000"], &["--eval-every", "pendulum"]);
     assert_rejected(&["train", "--env", "pendulum", "--eval-every", "0"], &["'0'", "at least 1"]);

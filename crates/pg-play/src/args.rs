@@ -2,51 +2,10 @@
 //! checked at parse time, with errors that name the value and what is
 //! allowed. The browser's Play page passes the same flags.
 
+use crate::defaults;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, ValueEnum};
 use std::path::PathBuf;
-
-/// Gradient estimators, one per chapter that introduces one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Algo {
-    /// Chapter 1: every step weighted by the whole return.
-    Reinforce,
-    /// Chapter 2: every step weighted by the rewards from that step on (see --gamma).
-    RewardToGo,
-    /// Chapter 3: reward-to-go minus a baseline (see --baseline and --gae-lambda).
-    Baseline,
-    /// Chapter 5: several steps per batch, corrected by importance ratios (see --reuse and --estimator).
-    Offpolicy,
-    /// Chapter 6: the natural policy gradient, a step of quadratic KL --delta (cartpole, pendulum).
-    Npg,
-    /// Chapter 6: TRPO, the natural step with a line search on the measured KL (see --delta).
-    Trpo,
-    /// Chapter 6: PPO with the clipped objective (see --clip, --epochs, --minibatch).
-    Ppo,
-    /// Chapter 6: PPO with the adaptive KL penalty (see --kl-target, --epochs, --minibatch).
-    PpoKl,
-}
-
-/// Off-policy estimators for `--algo offpolicy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OffPolicyEstimator {
-    /// Every step weighted by the whole trajectory's ratio times its return.
-    Trajectory,
-    /// Each reward weighted by the ratios of the actions up to it (unbiased).
-    PerDecision,
-    /// Each step's own ratio times its reward-to-go (biased as the policy moves).
-    FirstOrder,
-}
-
-/// Baselines for `--algo baseline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BaselineName {
-    /// The other trajectories' average reward-to-go at the same step.
-    Mean,
-    /// The variance-minimising constant per parameter, from the other trajectories.
-    Optimal,
-    /// A learned state value V(s), refitted after every update (GAE with --gae-lambda).
-    Value,
-}
 
 /// Environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,44 +38,30 @@ impl EnvName {
 
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// The gradient estimator.
-    #[arg(long, value_enum, default_value_t = Algo::Reinforce)]
-    pub algo: Algo,
+    /// The algorithm, from the registry of the chapters that introduce one.
+    #[arg(long, default_value = "reinforce", value_parser = algorithm_names())]
+    pub algo: String,
     /// The environment.
     #[arg(long, value_enum, default_value_t = EnvName::Cartpole)]
     pub env: EnvName,
     /// Seeds the initial weights and every sampled episode.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Gradient steps [default: 200 cartpole, 1250 pendulum, 100 mdp, 50 stay; no limit for chapter 6's
-    /// algorithms, which stop at --max-env-steps].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps, at least 1", "--iters"))]
     pub iters: Option<usize>,
-    /// Episodes per batch [default: 32 cartpole, 4 pendulum, 32 mdp, 16 stay; 8 cartpole for chapter 6's
-    /// algorithms].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Episodes per batch, at least 1", "--batch"))]
     pub batch: Option<usize>,
-    /// Stop after the iteration that brings the environment steps to at least this many [default: no limit;
-    /// 100000 cartpole and 200000 pendulum for chapter 6's algorithms].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Stop after the iteration that brings the environment steps to at least this many", "--max-env-steps"))]
     pub max_env_steps: Option<usize>,
-    /// Adam's step size [default: 0.003 cartpole, 0.001 pendulum, 0.05 mdp and stay, 0.001 for PPO; not
-    /// for npg and trpo, whose step is set by --delta].
-    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("Adam's step size, greater than 0", "--lr"))]
     pub lr: Option<f64>,
-    /// Hidden layer widths, comma-separated; "" for a linear policy [default: 32,32 cartpole, 64,64 pendulum; not tabular].
-    #[arg(long, value_parser = widths)]
+    #[arg(long, value_parser = widths, help = defaults::help("Hidden layer widths, comma-separated; \"\" for a linear policy; not for the tabular MDPs", "--hidden"))]
     pub hidden: Option<Widths>,
-    /// Discount, from 0 to 1 [default: 1 for reward-to-go, 0.99 for the value baseline; for chapter 6's
-    /// algorithms 0.99 cartpole, 0.9 pendulum; not for mean or optimal].
-    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
+    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Discount, from 0 to 1", "--gamma"))]
     pub gamma: Option<f64>,
-    /// The baseline of --algo baseline.
-    #[arg(long, value_enum)]
-    pub baseline: Option<BaselineName>,
-    /// Weights by GAE(λ) advantages from the learned value, λ from 0 to 1 [default: 0.95 on pendulum and
-    /// for chapter 6's algorithms, none elsewhere; --baseline value and chapter 6's algorithms only].
-    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true)]
+    #[arg(long, value_parser = choices(pg_baselines::BASELINES), help = defaults::help("The baseline", "--baseline"))]
+    pub baseline: Option<String>,
+    #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Weights by GAE(λ) advantages from the learned value, λ from 0 to 1", "--gae-lambda"))]
     pub gae_lambda: Option<f64>,
     /// Also write the summary and the per-iteration curve to this JSON file (written atomically).
     #[arg(long)]
@@ -128,43 +73,37 @@ pub struct TrainArgs {
     /// threshold (475, cartpole only), as the book's Play page does by default.
     #[arg(long)]
     pub until_solved: bool,
-    /// Gradient steps per batch for --algo offpolicy, at least 1 [default: 4].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps per batch, at least 1", "--reuse"))]
     pub reuse: Option<usize>,
-    /// The importance-sampling estimator of --algo offpolicy [default: per-decision].
-    #[arg(long, value_enum)]
-    pub estimator: Option<OffPolicyEstimator>,
-    /// Standardise observations by running statistics (chapter 4); `--normalize-observations false`
-    /// turns it off [default: true for pendulum, false for cartpole; not tabular].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, value_parser = choices(pg_importance_sampling::ESTIMATORS), help = defaults::help("The importance-sampling estimator", "--estimator"))]
+    pub estimator: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help = defaults::help("Standardise observations by running statistics (chapter 4); `--normalize-observations false` turns it off; not for the tabular MDPs", "--normalize-observations"))]
     pub normalize_observations: Option<bool>,
-    /// Standardise the weights within each batch (chapter 4); `--normalize-advantages false` turns
-    /// it off [default: true for pendulum, false for cartpole; not tabular].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help = defaults::help("Standardise the weights within each batch (chapter 4); `--normalize-advantages false` turns it off; not for the tabular MDPs or the optimal baseline", "--normalize-advantages"))]
     pub normalize_advantages: Option<bool>,
-    /// The trust region δ on the mean KL per update for --algo npg and trpo, greater than 0 [default: 0.01].
-    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("The trust region δ on the mean KL per update, greater than 0", "--delta"))]
     pub delta: Option<f64>,
-    /// PPO's clip range ε, between 0 and 1 exclusive [default: 0.2; --algo ppo only].
-    #[arg(long, value_parser = open_unit_interval, allow_hyphen_values = true)]
+    #[arg(long, value_parser = open_unit_interval, allow_hyphen_values = true, help = defaults::help("PPO's clip range ε, between 0 and 1 exclusive", "--clip"))]
     pub clip: Option<f64>,
-    /// The KL per update that --algo ppo-kl adapts its penalty towards, greater than 0 [default: 0.01].
-    #[arg(long, value_parser = positive_float, allow_hyphen_values = true)]
+    #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("The KL per update that the penalty adapts towards, greater than 0", "--kl-target"))]
     pub kl_target: Option<f64>,
-    /// PPO's passes over each batch, at least 1 [default: 10; --algo ppo and ppo-kl only].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Passes over each batch, at least 1", "--epochs"))]
     pub epochs: Option<usize>,
-    /// PPO's environment steps per minibatch, at least 1 [default: 64; --algo ppo and ppo-kl only].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Environment steps per minibatch, at least 1", "--minibatch"))]
     pub minibatch: Option<usize>,
     /// Compute the gradient one step at a time instead of through the batched surrogate (the
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
     #[arg(long)]
     pub per_step_gradient: bool,
-    /// Chapter 7's vectorised sampler: batches of whole episodes until at least this many steps,
-    /// sampled by --groups groups of --envs environments stepped in lockstep, on --threads threads
-    /// (reinforce or reward-to-go on cartpole). The result does not depend on --threads.
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(
+        long,
+        value_parser = at_least_one,
+        help = defaults::lockstep_help(
+            "Chapter 7's vectorised sampler: batches of whole episodes until at least this many steps, sampled by \
+             --groups groups of --envs environments stepped in lockstep, on --threads threads, on cartpole; the \
+             result does not depend on --threads"
+        )
+    )]
     pub batch_steps: Option<usize>,
     /// Environments stepped in lockstep in each group (with --batch-steps) [default: 5].
     #[arg(long, value_parser = at_least_one)]
@@ -176,11 +115,50 @@ pub struct TrainArgs {
     /// Threads (with --batch-steps) [default: one per core].
     #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
-    /// Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number
-    /// of batches (pendulum only) [default: 8000 for chapter 6's algorithms, 20000 otherwise, rounded up
-    /// to whole batches].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
     pub eval_every: Option<usize>,
+}
+
+impl TrainArgs {
+    /// The flags given that tune the algorithm or its updates, with their
+    /// values as text, for the registry's builders.
+    pub fn given(&self) -> Vec<(&'static str, String)> {
+        [
+            ("--batch", self.batch.map(|v| v.to_string())),
+            ("--lr", self.lr.map(|v| v.to_string())),
+            (
+                "--hidden",
+                self.hidden.as_ref().map(|w| w.0.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
+            ),
+            ("--gamma", self.gamma.map(|v| v.to_string())),
+            ("--baseline", self.baseline.clone()),
+            ("--gae-lambda", self.gae_lambda.map(|v| v.to_string())),
+            ("--reuse", self.reuse.map(|v| v.to_string())),
+            ("--estimator", self.estimator.clone()),
+            ("--normalize-observations", self.normalize_observations.map(|v| v.to_string())),
+            ("--normalize-advantages", self.normalize_advantages.map(|v| v.to_string())),
+            ("--delta", self.delta.map(|v| v.to_string())),
+            ("--clip", self.clip.map(|v| v.to_string())),
+            ("--kl-target", self.kl_target.map(|v| v.to_string())),
+            ("--epochs", self.epochs.map(|v| v.to_string())),
+            ("--minibatch", self.minibatch.map(|v| v.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| (flag, v)))
+        .collect()
+    }
+}
+
+/// `--algo`'s values: the registry's names, each with its line of help.
+fn algorithm_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::registry::algorithms().into_iter().map(|a| PossibleValue::new(a.name).help(a.about)),
+    )
+}
+
+/// A flag's values, each with its line of help.
+fn choices(values: &'static [(&'static str, &'static str)]) -> PossibleValuesParser {
+    PossibleValuesParser::new(values.iter().map(|(name, help)| PossibleValue::new(*name).help(*help)))
 }
 
 /// The command line of one run without the program's name, e.g.

@@ -82,7 +82,10 @@ pub fn menu() -> Result<Value, String> {
                     "choices": choices,
                     "default": match flag {
                         "--max-env-steps" => json!(budget),
-                        _ => shown(&defaults[summary_key(flag)]),
+                        _ => shown(defaults.get(summary_key(flag)).ok_or(format!(
+                            "--algo {} lists {flag}, which its summary does not report",
+                            algo.name
+                        ))?),
                     },
                 }))
             })

@@ -14,3 +14,12 @@ pub fn algorithms() -> Vec<Algorithm> {
     ]
     .concat()
 }
+
+/// The algorithm `pg train --algo name` names, or an error listing them.
+pub fn find(name: &str) -> Result<Algorithm, String> {
+    let all = algorithms();
+    all.iter().find(|a| a.name == name).copied().ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|a| a.name).collect();
+        format!("--algo {name} is not allowed: use one of {}", names.join(", "))
+    })
+}

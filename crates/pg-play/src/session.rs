@@ -2,9 +2,9 @@
 //! time: `pg train` steps it behind a progress bar, the Play page steps it in
 //! a Web Worker between frames. Both read the same summary.
 
-use crate::args::{Algo, BaselineName, EnvName, OffPolicyEstimator, TrainArgs};
-use pg_baselines::{MeanBaseline, OptimalBaseline, ValueBaseline, ValueFunction};
-use pg_causality::RewardToGo;
+use crate::args::{EnvName, TrainArgs};
+use crate::defaults::{self, run_defaults};
+use crate::registry::{algorithms, find};
 use pg_core::clock::Stopwatch;
 use pg_core::env::{CartPole, Pendulum, Stay, TabularMdp};
 use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
@@ -12,16 +12,16 @@ use pg_core::rng::substream;
 use pg_core::rollout::rollout;
 use pg_core::{Batch, Env, PgError, Policy};
 use pg_importance_sampling::reuse::Reuse;
-use pg_importance_sampling::{FirstOrder, PerDecision, TrajectoryRatio};
 use pg_kl_constraint::Head;
 use pg_kl_constraint::book::PENDULUM_EVAL_TARGET;
-use pg_kl_constraint::experiments::{Algo as KlAlgo, Setup as KlSetup};
+use pg_likelihood_ratio::registry::{
+    Algorithm, Build, Context, EstimatorFn, Estimators, UpdateFn, Updates, Weights,
+};
 use pg_likelihood_ratio::{
-    Episode, Estimator, IterStats, PolicyGradient, Reinforce, TrainConfig, TrainLog, TrainLoop, Update,
+    Episode, Estimator, IterStats, PolicyGradient, TrainConfig, TrainLog, TrainLoop, Update,
 };
 use pg_speed::{VecConfig, VecLoop, Weighting};
 use pg_surrogate::evaluate::{EVAL_EPISODES, Evaluable, Evaluated, evaluate, evaluations, sustained_at};
-use pg_surrogate::experiments::PendulumSetup;
 use pg_surrogate::normalize::{NormalizedAdvantages, NormalizedObservations};
 use pg_surrogate::{BatchedPolicy, Surrogate};
 use serde_json::{Value, json};
@@ -165,16 +165,24 @@ impl Stepper for Vectorised {
     }
 }
 
-/// One training run, built from `pg train`'s flags.
+/// One training run, built from `pg train`'s flags and the registry's entry for `--algo`.
 pub struct Session {
     args: TrainArgs,
+    algo: Algorithm,
+    settings: Vec<(&'static str, Value)>,
     config: TrainConfig,
     lr: f64,
-    kl: Option<KlSetup>,
     hidden: Vec<usize>,
+    normalize_observations: bool,
+    normalize_advantages: bool,
+    /// Whether the gradient is computed through the batched surrogate.
+    batched: bool,
+    vectorised: Option<VecConfig>,
     eval_interval: Option<usize>,
     clock: Stopwatch,
     drawn: u64,
+    /// Why the run stopped early, if it did.
+    stopped: Option<Value>,
     stepper: Box<dyn Stepper>,
 }
 
@@ -187,109 +195,134 @@ impl Session {
     /// Builds the run `args` describe, or an error naming the flag that is
     /// not allowed and where it applies.
     pub fn new(args: &TrainArgs) -> Result<Self, String> {
-        check_options(args)?;
-        let (iters, batch, lr) = args.env.defaults();
-        let kl = kl_setup(args);
-        let config = match &kl {
-            Some(setup) => TrainConfig {
-                iters: args.iters.unwrap_or(usize::MAX),
-                batch: setup.batch,
-                seed: args.seed,
-                max_env_steps: Some(args.max_env_steps.unwrap_or(setup.max_env_steps)),
-            },
-            None => TrainConfig {
-                iters: args.iters.unwrap_or(iters),
-                batch: args.batch.unwrap_or(batch),
-                seed: args.seed,
-                max_env_steps: args.max_env_steps,
-            },
+        Self::with_algorithm(args, find(&args.algo)?)
+    }
+
+    /// Builds the run of `args` with `algo` in place of the registry's entry
+    /// for `--algo`: how a new entry is tried before it joins its chapter's list.
+    pub fn with_algorithm(args: &TrainArgs, algo: Algorithm) -> Result<Self, String> {
+        let mut context = defaults::context(args.env, args.seed, args.given());
+        refuse_flags_of_others(&algo, &context)?;
+        let settings = (algo.settings)(&context)?;
+        let d = run_defaults(&algo, args.env, &context)?;
+        check_run_options(args, &algo, &context)?;
+        let config = TrainConfig {
+            iters: args.iters.or(d.iters).unwrap_or(usize::MAX),
+            batch: args.batch.unwrap_or(d.batch),
+            seed: args.seed,
+            max_env_steps: args.max_env_steps.or(d.max_env_steps),
         };
         config.validate().map_err(|e| e.to_string())?;
+        let tabular = defaults::tabular(args.env);
         let asked = |flag: Option<bool>| flag == Some(true);
-        if (asked(args.normalize_observations) || asked(args.normalize_advantages))
-            && matches!(args.env, EnvName::Mdp | EnvName::Stay)
-        {
+        if (asked(args.normalize_observations) || asked(args.normalize_advantages)) && tabular {
             return Err(format!(
                 "--normalize-observations and --normalize-advantages are not allowed with --env {}: use them with \
                  cartpole or pendulum",
                 env_name(args.env)
             ));
         }
-        let lr = args.lr.unwrap_or(kl.as_ref().map_or(lr, |setup| setup.lr));
-        let hidden = match (&args.hidden, args.env) {
-            (Some(_), EnvName::Mdp | EnvName::Stay) => {
-                return Err(format!(
-                    "--hidden is not allowed with --env {}: its policy is tabular; use it with cartpole or pendulum",
-                    env_name(args.env)
-                ));
-            }
-            (Some(w), _) => w.0.clone(),
-            (None, EnvName::Mdp | EnvName::Stay) => vec![],
-            (None, _) => match &kl {
-                Some(setup) => setup.hidden.clone(),
-                None if args.env == EnvName::Pendulum => PendulumSetup::default().hidden,
-                None => vec![32, 32],
-            },
-        };
+        if args.hidden.is_some() && tabular {
+            return Err(format!(
+                "--hidden is not allowed with --env {}: its policy is tabular; use it with cartpole or pendulum",
+                env_name(args.env)
+            ));
+        }
+        let lr = args.lr.unwrap_or(d.lr);
+        let hidden = args.hidden.as_ref().map_or(d.hidden, |w| w.0.clone());
+        let normalize_observations =
+            !tabular && args.normalize_observations.unwrap_or(d.normalize_observations);
+        let weighs_steps = defaults::weighs_steps(&algo, &context);
+        if asked(args.normalize_advantages) && !weighs_steps {
+            return Err(format!(
+                "--normalize-advantages is not allowed with {}: it standardises the weights of the steps, and this \
+                 estimator weighs each parameter instead; use it with the other algorithms and baselines",
+                algo_line(&algo, &context)
+            ));
+        }
+        let normalize_advantages =
+            !tabular && weighs_steps && args.normalize_advantages.unwrap_or(d.normalize_advantages);
+        context.normalize_advantages = normalize_advantages;
+        let batched = !tabular && !args.per_step_gradient && weighs_steps;
         let clock = Stopwatch::start();
         let init_rng = &mut substream(args.seed, 1_000);
         let err = |e: PgError| e.to_string();
         let new_loop = || TrainLoop::new(&config).map_err(err);
+        let net = Net { algo: &algo, context: &context, lr, normalize_advantages, batched };
         let mut eval_interval = None;
-        let stepper: Box<dyn Stepper> = match args.env {
-            EnvName::Cartpole if args.batch_steps.is_some() => {
-                let (steps, groups) = (args.batch_steps.unwrap_or(1), vectorised(args).groups);
+        let mut vectorised = None;
+        let stepper: Box<dyn Stepper> = match (args.env, &algo.build) {
+            (EnvName::Cartpole, Build::Estimator(e)) if args.batch_steps.is_some() => {
+                let lockstep = e.lockstep.ok_or("--batch-steps needs chapter 7's sampler")?;
+                let steps = args.batch_steps.unwrap_or(1);
+                let defaults = VecConfig::reward_to_go(steps);
+                let groups = args.groups.unwrap_or(defaults.groups);
                 if steps < groups {
                     return Err(format!(
                         "--batch-steps {steps} is not allowed with {groups} groups (--groups): use at least one \
                          step per group, {groups} or more"
                     ));
                 }
-                let policy = Categorical::mlp(4, &hidden, 2, init_rng);
                 let vec_config = VecConfig {
+                    groups,
+                    envs: args.envs.unwrap_or(defaults.envs),
+                    weighting: match lockstep(&context)? {
+                        Weights::Return => Weighting::Return,
+                        Weights::RewardToGo(gamma) => Weighting::RewardToGo(gamma),
+                    },
+                    normalize: normalize_advantages,
+                    seed: args.seed,
                     lr,
                     iters: config.iters,
                     max_env_steps: config.max_env_steps,
-                    ..vectorised(args)
+                    ..defaults
                 };
+                let policy = Categorical::mlp(4, &hidden, 2, init_rng);
                 let run = VecLoop::new(&vec_config).map_err(err)?;
+                vectorised = Some(vec_config);
                 Box::new(Vectorised { policy, run, pool: thread_pool(threads(args))? })
             }
-            EnvName::Cartpole => {
+            (EnvName::Cartpole, _) => {
                 let policy = Categorical::mlp(4, &hidden, 2, init_rng);
-                let update = network_update(args, kl.as_ref(), 4, lr)?;
-                let run = new_loop()?;
-                let batch = config.batch;
-                if normalize_observations(args) {
+                let update = net.update()?;
+                let (run, batch) = (new_loop()?, config.batch);
+                if normalize_observations {
                     let env = NormalizedObservations::new(CartPole::new());
                     Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
                 } else {
                     Box::new(Fit { env: CartPole::new(), policy, update, run, batch, draws: cartpole_frames })
                 }
             }
-            EnvName::Pendulum => {
-                let log_std = kl.as_ref().map_or(PendulumSetup::default().log_std, |s| s.log_std);
-                let policy = Gaussian::mlp(3, &hidden, 1, log_std, init_rng);
-                let update = network_update(args, kl.as_ref(), 3, lr)?;
-                let every = eval_every(args, &config, kl.as_ref());
+            (EnvName::Pendulum, _) => {
+                let policy = Gaussian::mlp(3, &hidden, 1, d.log_std, init_rng);
+                let update = net.update()?;
+                let every = eval_every(args, &config, d.eval_every);
                 eval_interval = Some(every);
-                if normalize_observations(args) {
+                if normalize_observations {
                     let env = NormalizedObservations::new(Pendulum::new());
                     Box::new(evaluated_fit(env, policy, update, &config, every)?)
                 } else {
                     Box::new(evaluated_fit(Pendulum::new(), policy, update, &config, every)?)
                 }
             }
-            EnvName::Mdp => {
-                let policy = TabularSoftmax::new(3, 2);
-                let update = policy_gradient(args, lr, estimator(args, 3, true)?)?;
-                let (env, run, batch) = (TabularMdp::three_state(), new_loop()?, config.batch);
+            (EnvName::Mdp | EnvName::Stay, Build::Update(_)) => {
+                return Err(format!(
+                    "--algo {} is not allowed with --env {}: it needs a network policy; use it with cartpole or \
+                     pendulum",
+                    algo.name,
+                    env_name(args.env)
+                ));
+            }
+            (EnvName::Mdp, Build::Estimator(e)) => {
+                let update = adam(e, &context, lr, (e.tabular)(&context)?)?;
+                let (env, policy, run, batch) =
+                    (TabularMdp::three_state(), TabularSoftmax::new(3, 2), new_loop()?, config.batch);
                 Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
             }
-            EnvName::Stay => {
-                let policy = TabularSoftmax::new(1, 2);
-                let update = policy_gradient(args, lr, estimator(args, 1, true)?)?;
-                let (env, run, batch) = (Stay::with_limit(1000), new_loop()?, config.batch);
+            (EnvName::Stay, Build::Estimator(e)) => {
+                let update = adam(e, &context, lr, (e.tabular)(&context)?)?;
+                let (env, policy, run, batch) =
+                    (Stay::with_limit(1000), TabularSoftmax::new(1, 2), new_loop()?, config.batch);
                 Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
             }
         };
@@ -299,19 +332,65 @@ impl Session {
                 env_name(args.env)
             ));
         }
-        Ok(Self { args: args.clone(), config, lr, kl, hidden, eval_interval, clock, drawn: 0, stepper })
+        Ok(Self {
+            args: args.clone(),
+            algo,
+            settings,
+            config,
+            lr,
+            hidden,
+            normalize_observations,
+            normalize_advantages,
+            batched,
+            vectorised,
+            eval_interval,
+            clock,
+            drawn: 0,
+            stopped: None,
+            stepper,
+        })
     }
 
-    /// One iteration: sample a batch, update the policy. Fails, naming
-    /// what, when a return or parameter becomes NaN or infinite.
+    /// One iteration: sample a batch, update the policy. When a quantity
+    /// becomes NaN or infinite the run stops there: the error names the
+    /// quantity, the iteration and the flag that usually fixes it, and the
+    /// summary records the stop.
     pub fn step(&mut self) -> Result<&IterStats, String> {
-        self.stepper.step().map_err(|e| e.to_string())
+        if let Some(stop) = &self.stopped {
+            return Err(format!("the run stopped at iteration {}", stop["iteration"]));
+        }
+        if let Some(e) = self.stepper.step().err() {
+            return Err(self.stop(e));
+        }
+        self.log().iterations.last().ok_or_else(|| "no iteration was recorded".to_string())
     }
 
-    /// Whether the iterations or the step budget are spent, or (with
-    /// `--until-solved`) the run is solved.
+    /// Records why the run stopped, and says it with the knob to turn.
+    fn stop(&mut self, e: PgError) -> String {
+        let PgError::NonFinite { what, iteration } = e else { return e.to_string() };
+        let (flag, value) = self.knob();
+        self.stopped = Some(json!({"iteration": iteration, "quantity": what, "knob": flag, "value": value}));
+        format!(
+            "the {what} became NaN or infinite at iteration {iteration}, so the run stopped there; try a smaller \
+             {flag} than this run's {}",
+            defaults::written(&value)
+        )
+    }
+
+    /// The flag that sets the size of the algorithm's steps, and its value:
+    /// Adam's `--lr`, or the trust region `--delta` of the natural gradients.
+    fn knob(&self) -> (&'static str, Value) {
+        let summary = |key: &str| self.settings.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+        match summary("delta") {
+            Some(delta) if !self.algo.flags.contains(&"--lr") => ("--delta", delta),
+            _ => ("--lr", json!(self.lr)),
+        }
+    }
+
+    /// Whether the iterations or the step budget are spent, the run
+    /// stopped on a NaN or infinity, or (with `--until-solved`) it is solved.
     pub fn finished(&self) -> bool {
-        self.stepper.finished() || (self.args.until_solved && self.solved())
+        self.stepper.finished() || self.stopped.is_some() || (self.args.until_solved && self.solved())
     }
 
     /// Whether the mean of the last [`WINDOW`] episodes has reached the environment's threshold.
@@ -357,50 +436,37 @@ impl Session {
         self.stepper.cartpole_frames(rng)
     }
 
-    /// The run's settings and results so far, as `pg train` prints them.
+    /// The run's settings (the algorithm's own from its registry entry) and
+    /// results so far, as `pg train` prints them.
     pub fn summary(&self) -> Value {
-        let (args, config, kl, log) = (&self.args, &self.config, self.kl.as_ref(), self.log());
+        let (args, config, log) = (&self.args, &self.config, self.log());
         let wall = self.clock.seconds();
         let solved = self.solved_at();
         let env_steps = log.env_steps();
         let evals = self.eval_interval.map(|_| evaluations(log));
-        json!({
-            "algo": algo_name(args.algo),
-            "gamma": gamma(args),
-            "baseline": (args.algo == Algo::Baseline).then(|| baseline_name(baseline(args))),
-            "gae_lambda": gae_lambda(args),
-            "reuse": (args.algo == Algo::Offpolicy).then(|| reuse(args)),
-            "estimator": (args.algo == Algo::Offpolicy).then(|| off_policy_name(off_policy_estimator(args))),
-            "delta": kl.filter(|_| natural(args.algo)).map(|s| s.delta),
-            "clip": kl.filter(|_| args.algo == Algo::Ppo).map(|s| s.clip),
-            "kl_target": kl.filter(|_| args.algo == Algo::PpoKl).map(|s| s.kl_target),
-            "epochs": kl.filter(|_| ppo(args.algo)).map(|s| s.epochs),
-            "minibatch": kl.filter(|_| ppo(args.algo)).map(|s| s.minibatch),
-            "max_grad_norm": kl.filter(|_| ppo(args.algo)).and_then(|s| s.max_grad_norm),
+        let vectorised = self.vectorised.as_ref();
+        let mut summary = json!({
+            "algo": self.algo.name,
             "env": env_name(args.env),
             "seed": args.seed,
             "iters": (config.iters != usize::MAX).then_some(config.iters),
             "max_env_steps": config.max_env_steps,
             "until_solved": args.until_solved,
-            "batch": args.batch_steps.is_none().then_some(config.batch),
+            "batch": vectorised.is_none().then_some(config.batch),
             "batch_steps": args.batch_steps,
-            "envs": args.batch_steps.map(|_| vectorised(args).envs),
-            "groups": args.batch_steps.map(|_| vectorised(args).groups),
-            "threads": args.batch_steps.map(|_| threads(args)),
-            "lr": (!natural(args.algo)).then_some(self.lr),
+            "envs": vectorised.map(|v| v.envs),
+            "groups": vectorised.map(|v| v.groups),
+            "threads": vectorised.map(|_| threads(args)),
+            // Adam's step size: every estimator's, and the updates' that list it.
+            "lr": (self.algo.flags.contains(&"--lr") || matches!(self.algo.build, Build::Estimator(_))).then_some(self.lr),
             "policy": match args.env {
                 EnvName::Cartpole => "categorical (softmax over an MLP)",
                 EnvName::Pendulum => "gaussian (MLP mean, state-independent log-std)",
                 EnvName::Mdp | EnvName::Stay => "tabular softmax",
             },
-            "normalize_observations": normalize_observations(args),
-            "normalize_advantages": normalize_advantages(args),
-            "gradient": match (args.env, args.per_step_gradient) {
-                (EnvName::Mdp | EnvName::Stay, _) | (_, true) => "per step",
-                // The optimal constant has no per-step weights: it keeps its own gradient.
-                _ if args.algo == Algo::Baseline && baseline(args) == BaselineName::Optimal => "per step",
-                _ => "batched surrogate",
-            },
+            "normalize_observations": self.normalize_observations,
+            "normalize_advantages": self.normalize_advantages,
+            "gradient": if self.batched { "batched surrogate" } else { "per step" },
             "hidden": self.hidden,
             "env_steps": env_steps,
             "episodes": log.episodes.len(),
@@ -413,10 +479,15 @@ impl Session {
             "final_evaluation": evals.as_ref().and_then(|e| e.last().map(|(_, r)| *r)),
             "sustained_level": self.eval_interval.map(|_| PENDULUM_EVAL_TARGET),
             "sustained_at_steps": self.eval_interval.and_then(|_| sustained_at(log, PENDULUM_EVAL_TARGET)),
+            "stopped": self.stopped,
             "solved_threshold": self.threshold(),
             "solved_at_steps": solved.map(|e| e.env_steps),
             "solved_at_seconds": solved.map(|e| e.wall_seconds),
-        })
+        });
+        for (key, value) in &self.settings {
+            summary[*key] = value.clone();
+        }
+        summary
     }
 
     /// One row per iteration: its environment steps, mean return and every metric of its update.
@@ -442,6 +513,16 @@ fn evaluated_fit<E: Evaluable + 'static>(
     config: &TrainConfig,
     every: usize,
 ) -> Result<EvaluatedFit<E>, String> {
+    let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
+    if !every.is_multiple_of(batch_steps) {
+        return Err(format!(
+            "--eval-every {every} is not allowed with --batch {}: the evaluation interval must be a multiple of the \
+             batch's {batch_steps} steps (pendulum's episodes are {} steps), e.g. {}",
+            config.batch,
+            pg_core::env::PENDULUM_MAX_STEPS,
+            every.div_ceil(batch_steps) * batch_steps
+        ));
+    }
     let env = Rc::new(RefCell::new(env));
     let (shared, seed) = (Rc::clone(&env), config.seed);
     let protocol = move |p: &Gaussian, k| evaluate(p, &shared.borrow().view(), seed, k);
@@ -464,78 +545,6 @@ fn thread_pool(threads: usize) -> Result<Option<rayon::ThreadPool>, String> {
     pg_speed::thread_pool(threads).map(Some).map_err(|e| e.to_string())
 }
 
-pub fn algo_name(algo: Algo) -> &'static str {
-    match algo {
-        Algo::Reinforce => "reinforce",
-        Algo::RewardToGo => "reward-to-go",
-        Algo::Baseline => "baseline",
-        Algo::Offpolicy => "offpolicy",
-        Algo::Npg => "npg",
-        Algo::Trpo => "trpo",
-        Algo::Ppo => "ppo",
-        Algo::PpoKl => "ppo-kl",
-    }
-}
-
-/// Chapter 6's natural-gradient algorithms, whose step is set by δ.
-fn natural(algo: Algo) -> bool {
-    matches!(algo, Algo::Npg | Algo::Trpo)
-}
-
-/// Chapter 6's PPO variants.
-fn ppo(algo: Algo) -> bool {
-    matches!(algo, Algo::Ppo | Algo::PpoKl)
-}
-
-/// Chapter 6's settings for the environment, with the command line's
-/// choices applied, if the algorithm is one of chapter 6's.
-fn kl_setup(args: &TrainArgs) -> Option<KlSetup> {
-    if !(natural(args.algo) || ppo(args.algo)) {
-        return None;
-    }
-    let mut setup = if args.env == EnvName::Pendulum { KlSetup::pendulum() } else { KlSetup::cartpole() };
-    setup.seeds = vec![args.seed];
-    if let Some(w) = &args.hidden {
-        setup.hidden = w.0.clone();
-    }
-    setup.batch = args.batch.unwrap_or(setup.batch);
-    setup.delta = args.delta.unwrap_or(setup.delta);
-    setup.clip = args.clip.unwrap_or(setup.clip);
-    setup.kl_target = args.kl_target.unwrap_or(setup.kl_target);
-    setup.epochs = args.epochs.unwrap_or(setup.epochs);
-    setup.minibatch = args.minibatch.unwrap_or(setup.minibatch);
-    setup.lr = args.lr.unwrap_or(setup.lr);
-    setup.gamma = args.gamma.unwrap_or(setup.gamma);
-    setup.lambda = args.gae_lambda.unwrap_or(setup.lambda);
-    Some(setup)
-}
-
-fn off_policy_name(e: OffPolicyEstimator) -> &'static str {
-    match e {
-        OffPolicyEstimator::Trajectory => "trajectory",
-        OffPolicyEstimator::PerDecision => "per-decision",
-        OffPolicyEstimator::FirstOrder => "first-order",
-    }
-}
-
-/// Gradient steps per batch: `--reuse` for the off-policy algorithm, 1 otherwise.
-fn reuse(args: &TrainArgs) -> usize {
-    if args.algo == Algo::Offpolicy { args.reuse.unwrap_or(4) } else { 1 }
-}
-
-/// The off-policy estimator of `--algo offpolicy`.
-fn off_policy_estimator(args: &TrainArgs) -> OffPolicyEstimator {
-    args.estimator.unwrap_or(OffPolicyEstimator::PerDecision)
-}
-
-fn baseline_name(baseline: BaselineName) -> &'static str {
-    match baseline {
-        BaselineName::Mean => "mean",
-        BaselineName::Optimal => "optimal",
-        BaselineName::Value => "value",
-    }
-}
-
 pub fn env_name(env: EnvName) -> &'static str {
     match env {
         EnvName::Cartpole => "cartpole",
@@ -545,126 +554,95 @@ pub fn env_name(env: EnvName) -> &'static str {
     }
 }
 
-/// The baseline of `--algo baseline`: the learned value unless chosen.
-fn baseline(args: &TrainArgs) -> BaselineName {
-    args.baseline.unwrap_or(BaselineName::Value)
+/// `--algo` and the flags given that choose its variant (those its entry's
+/// `only_with` names), e.g. `--algo baseline --baseline optimal`.
+fn algo_line(algo: &Algorithm, context: &Context) -> String {
+    let variant_flags: Vec<&str> =
+        algo.only_with.iter().filter_map(|(_, v)| v.split_whitespace().next()).collect();
+    let chosen: String = context
+        .flags
+        .iter()
+        .filter(|(f, _)| variant_flags.contains(f))
+        .map(|(f, v)| format!(" {f} {v}"))
+        .collect();
+    format!("--algo {}{chosen}", algo.name)
 }
 
-/// Chapter 4's Pendulum setting is the default there: GAE and its normalisations.
-fn pendulum_defaults(args: &TrainArgs) -> bool {
-    args.env == EnvName::Pendulum
-}
-
-/// Whether observations are standardised (chapter 4's Pendulum runs; chapter 6's runs do without).
-fn normalize_observations(args: &TrainArgs) -> bool {
-    args.normalize_observations.unwrap_or(
-        pendulum_defaults(args)
-            && kl_setup(args).is_none()
-            && PendulumSetup::default().normalize_observations,
-    )
-}
-
-/// Whether the weights are standardised within each batch.
-fn normalize_advantages(args: &TrainArgs) -> bool {
-    args.normalize_advantages.unwrap_or(
-        (pendulum_defaults(args) && PendulumSetup::default().normalize_advantages)
-            || kl_setup(args).is_some(),
-    )
-}
-
-/// GAE's λ, if the weights are generalised advantages.
-fn gae_lambda(args: &TrainArgs) -> Option<f64> {
-    if let Some(setup) = kl_setup(args) {
-        return Some(setup.lambda);
-    }
-    let value = args.algo == Algo::Baseline && baseline(args) == BaselineName::Value;
-    args.gae_lambda.or((value && pendulum_defaults(args)).then_some(PendulumSetup::default().lambda))
-}
-
-/// The discount in use, if the algorithm has one.
-fn gamma(args: &TrainArgs) -> Option<f64> {
-    if let Some(setup) = kl_setup(args) {
-        return Some(setup.gamma);
-    }
-    match (args.algo, baseline(args)) {
-        (Algo::RewardToGo, _) => Some(args.gamma.unwrap_or(1.0)),
-        (Algo::Baseline, BaselineName::Value) => Some(args.gamma.unwrap_or(if pendulum_defaults(args) {
-            PendulumSetup::default().gamma
-        } else {
-            0.99
-        })),
-        _ => None,
+/// `a`, `a or b`, `a, b or c`.
+fn either(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 
-/// Refuses options that the chosen algorithm does not use, naming where they apply.
-pub fn check_options(args: &TrainArgs) -> Result<(), String> {
-    let algo = algo_name(args.algo);
-    if (args.reuse.is_some() || args.estimator.is_some()) && args.algo != Algo::Offpolicy {
-        return Err(format!(
-            "--reuse and --estimator are not allowed with --algo {algo}: use them with --algo offpolicy"
-        ));
-    }
-    if args.baseline.is_some() && args.algo != Algo::Baseline {
-        return Err(format!("--baseline is not allowed with --algo {algo}: use it with --algo baseline"));
-    }
-    if args.gamma.is_some() && gamma(args).is_none() {
-        return Err(format!(
-            "--gamma is not allowed with --algo {algo}{}: it discounts the reward-to-go; use it with --algo \
-             reward-to-go or --algo baseline --baseline value",
-            if args.algo == Algo::Baseline {
-                format!(" --baseline {}", baseline_name(baseline(args)))
-            } else {
-                String::new()
-            }
-        ));
-    }
-    let constrained = kl_setup(args).is_some();
-    if args.gae_lambda.is_some()
-        && !(constrained || (args.algo == Algo::Baseline && baseline(args) == BaselineName::Value))
-    {
-        return Err(
-            "--gae-lambda is not allowed here: GAE needs the learned value; use it with --algo baseline \
-                    --baseline value, npg, trpo, ppo or ppo-kl"
-                .into(),
-        );
-    }
-    let refuse = |flag: &str, given: bool, allowed: bool, where_: &str| {
-        if given && !allowed {
-            Err(format!("{flag} is not allowed with --algo {algo}: use it with {where_}"))
-        } else {
-            Ok(())
+/// Refuses a flag that other algorithms list and `algo` does not, naming them.
+fn refuse_flags_of_others(algo: &Algorithm, context: &Context) -> Result<(), String> {
+    let all = algorithms();
+    for (flag, _) in &context.flags {
+        if algo.flags.contains(flag) {
+            continue;
         }
-    };
-    refuse("--delta", args.delta.is_some(), natural(args.algo), "--algo npg or trpo")?;
-    refuse("--clip", args.clip.is_some(), args.algo == Algo::Ppo, "--algo ppo")?;
-    refuse("--kl-target", args.kl_target.is_some(), args.algo == Algo::PpoKl, "--algo ppo-kl")?;
-    refuse("--epochs", args.epochs.is_some(), ppo(args.algo), "--algo ppo or ppo-kl")?;
-    refuse("--minibatch", args.minibatch.is_some(), ppo(args.algo), "--algo ppo or ppo-kl")?;
-    refuse(
-        "--lr",
-        args.lr.is_some(),
-        !natural(args.algo),
-        "the other algorithms (the step of npg and trpo is set by --delta)",
-    )?;
-    refuse(
-        "--per-step-gradient",
-        args.per_step_gradient,
-        !constrained,
-        "chapters 1-5's algorithms (chapter 6's work on whole batches)",
-    )?;
-    let lockstep = args.envs.is_some() || args.groups.is_some() || args.threads.is_some();
-    if lockstep && args.batch_steps.is_none() {
+        let takers: Vec<String> = all
+            .iter()
+            .filter(|a| a.flags.contains(flag))
+            .map(|a| match a.only_with.iter().find(|(f, _)| f == flag) {
+                Some((_, variant)) => format!("{} {variant}", a.name),
+                None => a.name.to_string(),
+            })
+            .collect();
+        if takers.is_empty() {
+            continue;
+        }
+        let why =
+            algo.refuses.iter().find(|(f, _)| f == flag).map_or(String::new(), |(_, w)| format!(" ({w})"));
+        return Err(format!(
+            "{flag} is not allowed with --algo {}{why}: use it with --algo {}",
+            algo.name,
+            either(&takers)
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses run options (not the algorithm's own) that `algo` or the environment cannot use.
+fn check_run_options(args: &TrainArgs, algo: &Algorithm, context: &Context) -> Result<(), String> {
+    let name = algo.name;
+    if args.per_step_gradient && context.tabular {
+        return Err(format!(
+            "--per-step-gradient is not allowed with --env {}: a tabular policy's gradient is always computed per \
+             step; use it with cartpole or pendulum",
+            context.env
+        ));
+    }
+    let lockstep = |a: &Algorithm| matches!(&a.build, Build::Estimator(e) if e.lockstep.is_some());
+    if args.per_step_gradient && matches!(algo.build, Build::Update(_)) {
+        let per_step: Vec<String> = algorithms()
+            .iter()
+            .filter(|a| matches!(a.build, Build::Estimator(_)))
+            .map(|a| a.name.to_string())
+            .collect();
+        return Err(format!(
+            "--per-step-gradient is not allowed with --algo {name}: its update works on whole batches; use it with \
+             --algo {}",
+            either(&per_step)
+        ));
+    }
+    if (args.envs.is_some() || args.groups.is_some() || args.threads.is_some()) && args.batch_steps.is_none()
+    {
         return Err("--envs, --groups and --threads are not allowed without --batch-steps: they set up \
                     chapter 7's vectorised sampler, which --batch-steps turns on"
             .into());
     }
     if args.batch_steps.is_some() {
-        if !matches!(args.algo, Algo::Reinforce | Algo::RewardToGo) || args.env != EnvName::Cartpole {
+        if !lockstep(algo) || args.env != EnvName::Cartpole {
+            let names: Vec<String> =
+                algorithms().iter().filter(|a| lockstep(a)).map(|a| a.name.to_string()).collect();
             return Err(format!(
-                "--batch-steps is not allowed with --algo {algo} --env {}: use it with --algo reinforce or \
-                 reward-to-go on --env cartpole",
-                env_name(args.env)
+                "--batch-steps is not allowed with --algo {name} --env {}: use it with --algo {} on --env cartpole",
+                env_name(args.env),
+                either(&names)
             ));
         }
         let given = [
@@ -686,152 +664,81 @@ pub fn check_options(args: &TrainArgs) -> Result<(), String> {
             env_name(args.env)
         ));
     }
-    if constrained && matches!(args.env, EnvName::Mdp | EnvName::Stay) {
-        return Err(format!(
-            "--algo {algo} is not allowed with --env {}: it needs a network policy; use it with cartpole or pendulum",
-            env_name(args.env)
-        ));
-    }
     Ok(())
 }
 
-/// The estimator that `--algo` and its options choose, for any policy, or an
-/// error naming an option that does not apply. `obs_dim` sizes the value
-/// function; `tabular` gives it no hidden layer.
-fn estimator<P: Policy + 'static>(
-    args: &TrainArgs,
-    obs_dim: usize,
-    tabular: bool,
-) -> Result<Box<dyn Estimator<P>>, String> {
-    check_options(args)?;
-    let err = |e: pg_core::PgError| e.to_string();
-    Ok(match args.algo {
-        Algo::Npg | Algo::Trpo | Algo::Ppo | Algo::PpoKl => {
-            return Err(format!(
-                "--algo {} has no estimator of its own: it is an update over GAE advantages",
-                algo_name(args.algo)
-            ));
-        }
-        Algo::Reinforce => Box::new(Reinforce),
-        Algo::RewardToGo => Box::new(RewardToGo::discounted(args.gamma.unwrap_or(1.0)).map_err(err)?),
-        Algo::Offpolicy => match off_policy_estimator(args) {
-            OffPolicyEstimator::Trajectory => Box::new(TrajectoryRatio),
-            OffPolicyEstimator::PerDecision => Box::new(PerDecision),
-            OffPolicyEstimator::FirstOrder => Box::new(FirstOrder),
-        },
-        Algo::Baseline => match baseline(args) {
-            BaselineName::Mean => Box::new(MeanBaseline { leave_one_out: true }),
-            BaselineName::Optimal => Box::new(OptimalBaseline { leave_one_out: true }),
-            BaselineName::Value => {
-                let rng = &mut substream(args.seed, 2_000);
-                // The value functions of chapters 3 (tabular and CartPole) and 4 (Pendulum).
-                let ch4 = PendulumSetup::default();
-                let value = match args.env {
-                    _ if tabular => {
-                        ValueFunction::new(obs_dim, &[], 0.1, 20, rng).and_then(|v| v.with_minibatch(256))
-                    }
-                    EnvName::Pendulum => {
-                        ValueFunction::new(obs_dim, &ch4.hidden, ch4.value_lr, ch4.value_steps, rng)
-                            .and_then(|v| v.with_minibatch(ch4.value_minibatch))
-                    }
-                    _ => {
-                        ValueFunction::new(obs_dim, &[32], 0.01, 10, rng).and_then(|v| v.with_minibatch(256))
-                    }
-                }
-                .map_err(err)?;
-                let v = ValueBaseline::new(value, gamma(args).unwrap_or(0.99)).map_err(err)?;
-                match gae_lambda(args) {
-                    Some(l) => Box::new(v.with_gae(l).map_err(err)?),
-                    None => Box::new(v),
-                }
-            }
-        },
-    })
+/// Network policies: which of an entry's builders applies to them.
+trait NetworkPolicy: Head + BatchedPolicy + 'static {
+    fn estimator(e: &Estimators) -> EstimatorFn<Self>;
+    fn update(u: &Updates) -> UpdateFn<Self>;
 }
 
-/// The chosen estimator for a network policy, its gradient computed through
-/// the surrogate in one batched pass unless `--per-step-gradient` asks for
-/// the step-by-step reference.
-fn network_estimator<P: BatchedPolicy + 'static>(
-    args: &TrainArgs,
-    obs_dim: usize,
-) -> Result<Box<dyn Estimator<P>>, String> {
-    let mut estimator = estimator::<P>(args, obs_dim, false)?;
-    if normalize_advantages(args) {
-        estimator = Box::new(NormalizedAdvantages(estimator));
+impl NetworkPolicy for Categorical {
+    fn estimator(e: &Estimators) -> EstimatorFn<Self> {
+        e.categorical
     }
-    Ok(if args.per_step_gradient { estimator } else { Box::new(Surrogate(estimator)) })
+    fn update(u: &Updates) -> UpdateFn<Self> {
+        u.categorical
+    }
 }
 
-/// Chapters 1-5's update: Adam along the estimator, once per batch or
-/// (`--algo offpolicy`) `--reuse` times.
-fn policy_gradient<P>(
-    args: &TrainArgs,
+impl NetworkPolicy for Gaussian {
+    fn estimator(e: &Estimators) -> EstimatorFn<Self> {
+        e.gaussian
+    }
+    fn update(u: &Updates) -> UpdateFn<Self> {
+        u.gaussian
+    }
+}
+
+/// What the update of a network policy is built from.
+struct Net<'a> {
+    algo: &'a Algorithm,
+    context: &'a Context,
+    lr: f64,
+    normalize_advantages: bool,
+    batched: bool,
+}
+
+impl Net<'_> {
+    /// The entry's own update (chapter 6), or Adam along its estimator with
+    /// the weights standardised if asked and the gradient computed through
+    /// the batched surrogate unless `--per-step-gradient`.
+    fn update<P: NetworkPolicy>(&self) -> Result<Box<dyn Update<P>>, String> {
+        let e = match &self.algo.build {
+            Build::Update(u) => return P::update(u)(self.context),
+            Build::Estimator(e) => e,
+        };
+        let mut estimator = P::estimator(e)(self.context)?;
+        if self.normalize_advantages {
+            estimator = Box::new(NormalizedAdvantages(estimator));
+        }
+        if self.batched {
+            estimator = Box::new(Surrogate(estimator));
+        }
+        adam(e, self.context, self.lr, estimator)
+    }
+}
+
+/// Chapters 1-5's update: Adam along the estimator, once per batch or, for
+/// an entry that reuses its batches (chapter 5), that many times.
+fn adam<P: Policy + Clone + 'static>(
+    e: &Estimators,
+    context: &Context,
     lr: f64,
     estimator: Box<dyn Estimator<P>>,
-) -> Result<Box<dyn Update<P>>, String>
-where
-    P: Policy + Clone + 'static,
-{
-    let err = |e: pg_core::PgError| e.to_string();
-    Ok(if args.algo == Algo::Offpolicy {
-        Box::new(Reuse::adam(estimator, lr, reuse(args)).map_err(err)?)
-    } else {
-        Box::new(PolicyGradient::adam(estimator, lr).map_err(err)?)
+) -> Result<Box<dyn Update<P>>, String> {
+    let err = |e: PgError| e.to_string();
+    Ok(match e.reuse {
+        Some(steps) => Box::new(Reuse::adam(estimator, lr, steps(context)?).map_err(err)?),
+        None => Box::new(PolicyGradient::adam(estimator, lr).map_err(err)?),
     })
 }
 
-/// The update for a network policy: chapter 6's constrained update when
-/// `kl` holds its settings, chapters 1-5's otherwise.
-fn network_update<P>(
-    args: &TrainArgs,
-    kl: Option<&KlSetup>,
-    obs_dim: usize,
-    lr: f64,
-) -> Result<Box<dyn Update<P>>, String>
-where
-    P: Head + BatchedPolicy + 'static,
-{
-    let err = |e: pg_core::PgError| e.to_string();
-    let Some(setup) = kl else {
-        return policy_gradient(args, lr, network_estimator(args, obs_dim)?);
-    };
-    let gae = setup.value_baseline(obs_dim, args.seed).map_err(err)?;
-    let estimator: Box<dyn Estimator<P> + Send> =
-        if normalize_advantages(args) { Box::new(NormalizedAdvantages(gae)) } else { Box::new(gae) };
-    let algo = match args.algo {
-        Algo::Npg => KlAlgo::Npg,
-        Algo::Trpo => KlAlgo::Trpo,
-        Algo::Ppo => KlAlgo::Ppo,
-        _ => KlAlgo::PpoPenalty,
-    };
-    let update = setup.update(algo, estimator, args.seed).map_err(err)?;
-    Ok(update)
-}
-
-/// `--eval-every`, or the interval of the chapter whose setting runs
-/// (chapter 6's for its algorithms, chapter 4's otherwise) rounded up to
-/// whole batches.
-fn eval_every(args: &TrainArgs, config: &TrainConfig, kl: Option<&KlSetup>) -> usize {
+/// `--eval-every`, or the run's default interval rounded up to whole batches.
+fn eval_every(args: &TrainArgs, config: &TrainConfig, default: usize) -> usize {
     let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
-    let default = kl.map_or(PendulumSetup::default().eval_every, |s| s.eval_every);
     args.eval_every.unwrap_or(default.div_ceil(batch_steps) * batch_steps)
-}
-
-/// Chapter 7's settings for `pg train --batch-steps`.
-fn vectorised(args: &TrainArgs) -> VecConfig {
-    let defaults = VecConfig::reward_to_go(args.batch_steps.unwrap_or(1));
-    VecConfig {
-        groups: args.groups.unwrap_or(defaults.groups),
-        envs: args.envs.unwrap_or(defaults.envs),
-        weighting: match args.algo {
-            Algo::Reinforce => Weighting::Return,
-            _ => Weighting::RewardToGo(gamma(args).unwrap_or(1.0)),
-        },
-        normalize: normalize_advantages(args),
-        seed: args.seed,
-        ..defaults
-    }
 }
 
 /// `--threads`, or one per core.

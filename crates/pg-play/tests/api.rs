@@ -92,3 +92,20 @@ fn until_solved_stops_at_the_iteration_that_solves() {
     let e = api::start("--env pendulum --until-solved").unwrap_err();
     assert!(e.contains("--until-solved") && e.contains("cartpole"), "{e}");
 }
+
+#[test]
+fn a_run_that_diverges_stops_and_names_its_knob() {
+    let mut session = Session::from_line("--env pendulum --lr 1e6 --iters 50 --batch 2").unwrap();
+    let err = session.run().unwrap_err();
+    assert!(
+        err.contains("NaN or infinite") && err.contains("try a smaller --lr than this run's 1000000"),
+        "{err}"
+    );
+    assert!(session.finished(), "a stopped run is finished");
+    let stopped = session.summary()["stopped"].clone();
+    assert_eq!(stopped["knob"], "--lr");
+    assert_eq!(stopped["iteration"].as_u64(), Some(session.log().iterations.len() as u64));
+    assert!(session.step().unwrap_err().contains("stopped"), "no step after the stop");
+    let fine = Session::from_line("--env mdp --iters 2").unwrap();
+    assert_eq!(fine.summary()["stopped"], serde_json::Value::Null);
+}
