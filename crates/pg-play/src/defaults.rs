@@ -77,6 +77,12 @@ pub fn weighs_steps(algo: &Algorithm, context: &Context) -> bool {
     }
 }
 
+/// Whether `algo` steps with Adam at `--lr`: every estimator does, and the
+/// updates that list the flag (NPG and TRPO step by `--delta` instead).
+pub fn takes_lr(algo: &Algorithm) -> bool {
+    algo.flags.contains(&"--lr") || matches!(algo.build, Build::Estimator(_))
+}
+
 /// The settings of a run of `algo` on `env` before the flags given; `context` carries the flags.
 pub fn run_defaults(algo: &Algorithm, env: EnvName, context: &Context) -> Result<RunSettings, String> {
     let own = (algo.defaults)(context)?;
@@ -120,7 +126,7 @@ pub fn default_of(flag: &str, algo: &Algorithm, env: EnvName) -> Option<Value> {
         "--iters" => json!(run.iters),
         "--batch" => json!(run.batch),
         "--max-env-steps" => json!(run.max_env_steps),
-        "--lr" if algo.flags.contains(&"--lr") || matches!(algo.build, Build::Estimator(_)) => json!(run.lr),
+        "--lr" if takes_lr(algo) => json!(run.lr),
         "--hidden" if network => json!(run.hidden),
         "--normalize-observations" if network => json!(run.normalize_observations),
         "--normalize-advantages" if network && weighs_steps(algo, &context) => {

@@ -230,8 +230,8 @@ impl Session {
         }
         let lr = args.lr.unwrap_or(d.lr);
         let hidden = args.hidden.as_ref().map_or(d.hidden, |w| w.0.clone());
-        let normalize_observations =
-            !tabular && args.normalize_observations.unwrap_or(d.normalize_observations);
+        // The defaults are off where the flags are refused (tabular policies, the optimal constant).
+        let normalize_observations = args.normalize_observations.unwrap_or(d.normalize_observations);
         let weighs_steps = defaults::weighs_steps(&algo, &context);
         if asked(args.normalize_advantages) && !weighs_steps {
             return Err(format!(
@@ -240,15 +240,14 @@ impl Session {
                 algo_line(&algo, &context)
             ));
         }
-        let normalize_advantages =
-            !tabular && weighs_steps && args.normalize_advantages.unwrap_or(d.normalize_advantages);
+        let normalize_advantages = args.normalize_advantages.unwrap_or(d.normalize_advantages);
         context.normalize_advantages = normalize_advantages;
         let batched = !tabular && !args.per_step_gradient && weighs_steps;
         let clock = Stopwatch::start();
         let init_rng = &mut substream(args.seed, 1_000);
         let err = |e: PgError| e.to_string();
         let new_loop = || TrainLoop::new(&config).map_err(err);
-        let net = Net { algo: &algo, context: &context, lr, normalize_advantages, batched };
+        let net = Net { algo: &algo, context: &context, lr, batched };
         let mut eval_interval = None;
         let mut vectorised = None;
         let stepper: Box<dyn Stepper> = match (args.env, &algo.build) {
@@ -382,7 +381,7 @@ impl Session {
     fn knob(&self) -> (&'static str, Value) {
         let summary = |key: &str| self.settings.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
         match summary("delta") {
-            Some(delta) if !self.algo.flags.contains(&"--lr") => ("--delta", delta),
+            Some(delta) if !defaults::takes_lr(&self.algo) => ("--delta", delta),
             _ => ("--lr", json!(self.lr)),
         }
     }
@@ -457,8 +456,7 @@ impl Session {
             "envs": vectorised.map(|v| v.envs),
             "groups": vectorised.map(|v| v.groups),
             "threads": vectorised.map(|_| threads(args)),
-            // Adam's step size: every estimator's, and the updates' that list it.
-            "lr": (self.algo.flags.contains(&"--lr") || matches!(self.algo.build, Build::Estimator(_))).then_some(self.lr),
+            "lr": defaults::takes_lr(&self.algo).then_some(self.lr),
             "policy": match args.env {
                 EnvName::Cartpole => "categorical (softmax over an MLP)",
                 EnvName::Pendulum => "gaussian (MLP mean, state-independent log-std)",
@@ -513,20 +511,13 @@ fn evaluated_fit<E: Evaluable + 'static>(
     config: &TrainConfig,
     every: usize,
 ) -> Result<EvaluatedFit<E>, String> {
-    let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
-    if !every.is_multiple_of(batch_steps) {
-        return Err(format!(
-            "--eval-every {every} is not allowed with --batch {}: the evaluation interval must be a multiple of the \
-             batch's {batch_steps} steps (pendulum's episodes are {} steps), e.g. {}",
-            config.batch,
-            pg_core::env::PENDULUM_MAX_STEPS,
-            every.div_ceil(batch_steps) * batch_steps
-        ));
-    }
     let env = Rc::new(RefCell::new(env));
     let (shared, seed) = (Rc::clone(&env), config.seed);
     let protocol = move |p: &Gaussian, k| evaluate(p, &shared.borrow().view(), seed, k);
-    let update = Evaluated::new(update, config, every, protocol).map_err(|e| e.to_string())?;
+    let update = Evaluated::new(update, config, every, protocol).map_err(|e| {
+        let nearest = whole_batches(every, config);
+        format!("--eval-every {every} is not allowed with --batch {}: {e}; e.g. {nearest}", config.batch)
+    })?;
     let run = TrainLoop::new(config).map_err(|e| e.to_string())?;
     Ok(EvaluatedFit { env, policy, update: Box::new(update), run, batch: config.batch })
 }
@@ -696,7 +687,6 @@ struct Net<'a> {
     algo: &'a Algorithm,
     context: &'a Context,
     lr: f64,
-    normalize_advantages: bool,
     batched: bool,
 }
 
@@ -710,7 +700,7 @@ impl Net<'_> {
             Build::Estimator(e) => e,
         };
         let mut estimator = P::estimator(e)(self.context)?;
-        if self.normalize_advantages {
+        if self.context.normalize_advantages {
             estimator = Box::new(NormalizedAdvantages(estimator));
         }
         if self.batched {
@@ -737,8 +727,13 @@ fn adam<P: Policy + Clone + 'static>(
 
 /// `--eval-every`, or the run's default interval rounded up to whole batches.
 fn eval_every(args: &TrainArgs, config: &TrainConfig, default: usize) -> usize {
+    args.eval_every.unwrap_or(whole_batches(default, config))
+}
+
+/// `steps` rounded up to whole batches of Pendulum's 200-step episodes.
+fn whole_batches(steps: usize, config: &TrainConfig) -> usize {
     let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
-    args.eval_every.unwrap_or(default.div_ceil(batch_steps) * batch_steps)
+    steps.div_ceil(batch_steps) * batch_steps
 }
 
 /// `--threads`, or one per core.
