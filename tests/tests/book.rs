@@ -4,7 +4,7 @@
 
 use pg_tests::{anchored_region, includes, root};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn chapters() -> Vec<PathBuf> {
     let src = root().join("book/src");
@@ -200,27 +200,6 @@ fn summary_lists_every_chapter_file() {
     }
 }
 
-/// Copies the book's sources (not its build or generated files) into `dest/book`
-/// and links the crates beside it, so relative includes resolve.
-fn scratch_copy(dest: &Path) -> PathBuf {
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if name == "build" || name == "generated" || name == ".cache" || name == "plotly.min.js" {
-                continue;
-            }
-            let (src, dst) = (entry.path(), to.join(&name));
-            if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
-        }
-    }
-    let book = dest.join("book");
-    copy_dir(&root().join("book"), &book);
-    std::os::unix::fs::symlink(root().join("crates"), dest.join("crates")).unwrap();
-    book
-}
-
 fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
     let needle = format!(" {attr}=\"");
     html.match_indices(&needle)
@@ -234,7 +213,7 @@ fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
 #[test]
 fn built_book_renders_offline_with_math_figures_and_working_links() {
     let dir = tempfile::tempdir().unwrap();
-    let book = scratch_copy(dir.path());
+    let book = pg_lab::book::scratch_copy(dir.path()).unwrap();
     let args = pg_lab::cli::BookArgs { book_dir: Some(book.clone()), quick: true, fresh: false };
     let first = pg_lab::book::run(&args).unwrap();
     assert!(

@@ -343,17 +343,23 @@ impl<A: Clone> Samples<A> {
 // ANCHOR_END: samples
 
 /// The estimator's per-step weights as advantages, or an error naming an
-/// estimator that has none (the constrained updates need Âₘ per step).
+/// estimator that has none (the constrained updates need Âₘ per step), or
+/// naming the advantages at `iteration` when one is NaN or infinite.
 pub fn advantages<P: Policy, E: Estimator<P> + ?Sized>(
     estimator: &E,
     policy: &P,
     batch: &Batch<P::Action>,
+    iteration: usize,
 ) -> Result<StepWeights, PgError> {
-    estimator.weights(policy, batch).ok_or(PgError::InvalidConfig {
+    let adv = estimator.weights(policy, batch).ok_or(PgError::InvalidConfig {
         name: "estimator",
         value: estimator.name(),
         allowed: "an estimator with one weight per step (reward-to-go, a baseline, GAE)",
-    })
+    })?;
+    match adv.flat().iter().all(|a| a.is_finite()) {
+        true => Ok(adv),
+        false => Err(PgError::NonFinite { what: "advantages", iteration }),
+    }
 }
 
 // ANCHOR: mean_kl

@@ -90,7 +90,7 @@ impl<P: Head, E: Estimator<P>> Update<P> for NaturalGradient<E> {
         batch: &Batch<P::Action>,
         iteration: usize,
     ) -> Result<UpdateStats, PgError> {
-        let adv = advantages(&self.estimator, policy, batch)?;
+        let adv = advantages(&self.estimator, policy, batch, iteration)?;
         let samples = Samples::new(policy, batch, &adv);
         let old = policy.clone();
         let work = &mut MlpBatch::default();
@@ -101,6 +101,9 @@ impl<P: Head, E: Estimator<P>> Update<P> for NaturalGradient<E> {
         }
         let every: Vec<usize> = (0..samples.len()).step_by(self.fisher_every).collect();
         let step = natural_step(&old, &samples.select(&every), &g, self.delta, self.cg_iters, self.damping);
+        if !step.direction.iter().all(|x| x.is_finite()) {
+            return Err(PgError::NonFinite { what: "natural-gradient step (the Fisher solve)", iteration });
+        }
         // The damping's share of the quadratic KL budget, ½η‖Δ‖²/δ, and the
         // states behind F: its rank is at most their number times a row's.
         let damping_share = 0.5 * self.damping * step.direction.dot(&step.direction) / self.delta;

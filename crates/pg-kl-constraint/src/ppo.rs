@@ -154,7 +154,7 @@ impl<P: Head, E: Estimator<P>> Update<P> for Ppo<E> {
         batch: &Batch<P::Action>,
         iteration: usize,
     ) -> Result<UpdateStats, PgError> {
-        let adv = advantages(&self.estimator, policy, batch)?;
+        let adv = advantages(&self.estimator, policy, batch, iteration)?;
         let samples = Samples::new(policy, batch, &adv);
         let work = &mut MlpBatch::default();
         let mut order: Vec<usize> = (0..samples.len()).collect();

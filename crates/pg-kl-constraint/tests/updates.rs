@@ -19,7 +19,7 @@ fn cartpole_samples(seed: u64) -> (Categorical, Batch<usize>, Samples<usize>) {
     let setup = Setup::cartpole();
     let policy = Categorical::mlp(4, &setup.hidden, 2, &mut substream(seed, 1_000));
     let batch = Batch::sample(&mut CartPole::new(), &policy, 8, &mut seeded(seed));
-    let adv = advantages(&setup.advantages(4, seed).unwrap(), &policy, &batch).unwrap();
+    let adv = advantages(&setup.advantages(4, seed).unwrap(), &policy, &batch, 0).unwrap();
     let samples = Samples::new(&policy, &batch, &adv);
     (policy, batch, samples)
 }
@@ -194,7 +194,7 @@ fn the_damping_enters_the_fisher_product_and_the_steps_length() {
 /// The batch's samples with reward-to-go advantages, and the surrogate's
 /// gradient g at the policy that drew them.
 fn samples_and_g(policy: &Categorical, batch: &Batch<usize>) -> (Samples<usize>, Array1<f64>) {
-    let adv = advantages(&pg_causality::RewardToGo::new(), policy, batch).unwrap();
+    let adv = advantages(&pg_causality::RewardToGo::new(), policy, batch, 0).unwrap();
     let samples = Samples::new(policy, batch, &adv);
     let mut g = Array1::zeros(policy.num_params());
     ratio_surrogate(policy, &samples, &mut MlpBatch::default(), Some(&mut g));
@@ -461,4 +461,40 @@ fn the_kl_penalty_subtracts_beta_times_the_kl_gradient() {
     });
     assert!(gap < 1e-12, "largest difference {gap}");
     assert!(penalty > 1e-3, "the penalty must matter: ‖∇D̄‖ ≤ {penalty}");
+}
+
+/// An infinite reward makes the advantages NaN or infinite: every update
+/// stops there, naming them and the iteration, before it moves the policy.
+#[test]
+fn non_finite_advantages_stop_every_update_by_name() {
+    let (policy, mut batch, _) = cartpole_samples(5);
+    batch.trajectories[0].rewards[0] = f64::INFINITY;
+    let setup = Setup::cartpole();
+    for algo in [Algo::Npg, Algo::Trpo, Algo::Ppo, Algo::PpoPenalty] {
+        let mut update = setup.update(algo, setup.advantages(4, 5).unwrap(), 5).unwrap();
+        let mut moved = policy.clone();
+        let e = update.update(&mut moved, &batch, 7).unwrap_err();
+        assert_eq!(e, pg_core::PgError::NonFinite { what: "advantages", iteration: 7 }, "{algo:?}");
+        assert_eq!(moved.params(), policy.params(), "{algo:?}");
+    }
+}
+
+/// A trust region so large that the step's length overflows: the natural
+/// step is infinite, and the update stops, naming the Fisher solve.
+#[test]
+fn an_infinite_natural_step_stops_the_update_by_name() {
+    let (policy, batch, _) = cartpole_samples(6);
+    let setup = Setup::cartpole();
+    for trpo in [false, true] {
+        let estimator = setup.advantages(4, 6).unwrap();
+        let mut update = match trpo {
+            false => NaturalGradient::npg(estimator, f64::MAX).unwrap(),
+            true => NaturalGradient::trpo(estimator, f64::MAX).unwrap(),
+        };
+        let mut moved = policy.clone();
+        let e = update.update(&mut moved, &batch, 3).unwrap_err();
+        let what = "natural-gradient step (the Fisher solve)";
+        assert_eq!(e, pg_core::PgError::NonFinite { what, iteration: 3 }, "trpo: {trpo}");
+        assert_eq!(moved.params(), policy.params());
+    }
 }

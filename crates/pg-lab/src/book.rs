@@ -5,7 +5,8 @@
 //! lists the chapters.
 
 use crate::cli::BookArgs;
-use crate::files::write_atomic;
+use crate::files::{clear_leftovers, replace_dir, write_atomic};
+use crate::interrupt::doing;
 use pg_core::report::Report;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,6 +58,31 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Copies the book's sources (not its build, generated files, cache or
+/// plotly.js) into `dest/book` and links the workspace's crates beside it,
+/// so that its relative includes resolve: a book that `pg book --book-dir`
+/// builds without touching the workspace's. Returns its directory.
+#[cfg(unix)]
+pub fn scratch_copy(dest: &Path) -> std::io::Result<PathBuf> {
+    fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if ["build", "generated", ".cache", STAGING, "plotly.min.js"].iter().any(|n| name == *n) {
+                continue;
+            }
+            let (src, dst) = (entry.path(), to.join(&name));
+            if src.is_dir() { copy_dir(&src, &dst)? } else { std::fs::copy(&src, &dst).map(|_| ())? }
+        }
+        Ok(())
+    }
+    let book = dest.join("book");
+    copy_dir(&workspace_root().join("book"), &book)?;
+    std::os::unix::fs::symlink(workspace_root().join("crates"), dest.join("crates"))?;
+    book.canonicalize()
+}
+
 /// Whether `name` is a file some chapter generates.
 pub fn is_generated(name: &str) -> bool {
     CHAPTERS.iter().any(|c| c.generated.contains(&name))
@@ -65,6 +91,7 @@ pub fn is_generated(name: &str) -> bool {
 /// Writes generated files atomically into one directory, with a spinner and
 /// the time of each experiment on stderr.
 struct FileReport {
+    krate: &'static str,
     dir: PathBuf,
     quick: bool,
     current: Option<(String, Instant, indicatif::ProgressBar)>,
@@ -87,6 +114,11 @@ impl Report for FileReport {
 
     fn start(&mut self, what: &str) {
         self.finish();
+        doing(format!(
+            "pg book, in {}'s experiment \"{what}\": every file written so far is whole, the HTML book is the \
+             previous one, and the chapter reruns next time",
+            self.krate
+        ));
         let spinner = indicatif::ProgressBar::new_spinner().with_message(what.to_string());
         spinner.enable_steady_tick(std::time::Duration::from_millis(120));
         self.current = Some((what.to_string(), Instant::now(), spinner));
@@ -99,6 +131,9 @@ impl Report for FileReport {
         write_atomic(&self.dir.join(name), contents.as_bytes())
     }
 }
+
+/// Where the HTML book is built before it replaces the previous one.
+const STAGING: &str = ".build-new";
 
 /// What `pg book` did with each chapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +163,15 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
     for d in [&generated, &stamps] {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
+    // What a killed run left over: temporary files, a half-built book.
+    for d in [&generated, &stamps, &dir.join("src/assets"), &dir.join("src/assets/play")] {
+        clear_leftovers(d)?;
+    }
+    let staging = dir.join(STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| format!("cannot remove {}: {e}", staging.display()))?;
+    }
+    doing("pg book, before any experiment ran: the book's files are as they were");
     write_plotly_js(&dir.join("src/assets/plotly.min.js"))?;
     let started = Instant::now();
     let module = crate::play::build_module()?;
@@ -147,6 +191,14 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
 
     let started = Instant::now();
     let mut book = mdbook_driver::MDBook::load(&dir).map_err(|e| format!("cannot load the book: {e:#}"))?;
+    // mdBook empties its build directory first: it builds beside it, and the
+    // whole new book replaces the previous one at once.
+    let build = dir.join(&book.config.build.build_dir);
+    book.config.build.build_dir = PathBuf::from(STAGING);
+    doing(format!(
+        "pg book, building the HTML book: every chapter's files are whole, and {} is the previous book",
+        build.display()
+    ));
     // mdBook drops a whole [output.html] table with an unknown key, silently,
     // and builds with its defaults (a playground fetched from the network).
     book.config
@@ -155,8 +207,9 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
     book.with_preprocessor(crate::checks::Checks { root: workspace_root() });
     book.with_preprocessor(crate::math::Katex);
     book.build().map_err(|e| format!("cannot build the book: {e:#}"))?;
+    replace_dir(&staging, &build)?;
     eprintln!("built the HTML book in {:.1} s", started.elapsed().as_secs_f64());
-    println!("{}", dir.join("build/index.html").display());
+    println!("{}", build.join("index.html").display());
     Ok(outcomes)
 }
 
@@ -193,7 +246,9 @@ fn run_chapter(
         }
         _ => {}
     }
+    doing(format!("pg book, in {}'s experiments: the HTML book is the previous one", chapter.krate));
     let mut report = FileReport {
+        krate: chapter.krate,
         dir: generated.to_path_buf(),
         quick: args.quick,
         current: None,

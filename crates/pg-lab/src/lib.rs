@@ -8,6 +8,7 @@ pub mod cache;
 pub mod checks;
 pub mod cli;
 pub mod files;
+pub mod interrupt;
 pub mod math;
 pub mod mutants;
 pub mod play;

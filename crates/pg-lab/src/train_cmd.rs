@@ -3,7 +3,8 @@
 //! trains in the browser.
 
 use crate::cli::TrainArgs;
-use crate::files::{check_writable, write_atomic};
+use crate::files::{check_writable, write_atomic_then};
+use crate::interrupt::doing;
 use indicatif::{ProgressBar, ProgressStyle};
 use pg_likelihood_ratio::IterStats;
 use pg_play::Session;
@@ -15,9 +16,23 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     }
     let bar = progress_bar(args, &session);
     let budget = session.config().max_env_steps.is_some();
+    let kept = match &args.out {
+        Some(path) if path.exists() => format!("{} keeps its previous contents", path.display()),
+        Some(path) => format!("{} was not written", path.display()),
+        None => "no file was to be written".to_string(),
+    };
+    let algo = &args.algo;
+    doing(format!("pg train --algo {algo}, before its first iteration; {kept}"));
     let mut trained = Ok(());
     while trained.is_ok() && !session.finished() {
-        trained = session.step().map(|s| show_progress(&bar, budget, s));
+        trained = session.step().map(|s| {
+            show_progress(&bar, budget, s);
+            doing(format!(
+                "pg train --algo {algo}, after iteration {} ({} environment steps); {kept}",
+                s.iter + 1,
+                s.env_steps
+            ));
+        });
     }
     bar.finish_and_clear();
     let summary = session.summary();
@@ -27,10 +42,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         return Err(e);
     }
     if let Some(path) = &args.out {
+        doing(format!("pg train --algo {algo}, at its end; {kept}"));
         let mut full = summary.clone();
         full["iterations"] = session.iterations();
         let text = serde_json::to_string_pretty(&full).map_err(|e| e.to_string())?;
-        write_atomic(path, text.as_bytes())?;
+        let written = format!("pg train --algo {algo}, after its end; {} is written", path.display());
+        write_atomic_then(path, text.as_bytes(), written)?;
     }
     println!("{summary}");
     Ok(())

@@ -117,6 +117,10 @@ pub struct TrainArgs {
     pub threads: Option<usize>,
     #[arg(long, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
     pub eval_every: Option<usize>,
+    /// Refuse a run whose estimated peak memory is over this: bytes, or a number with K, M, G or T
+    /// (powers of 1024), e.g. 4G [default: half the machine's memory; 2G in the browser].
+    #[arg(long, value_parser = crate::bounds::parse_size, value_name = "SIZE")]
+    pub memory_budget: Option<f64>,
 }
 
 impl TrainArgs {

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod args;
 pub mod book;
+pub mod bounds;
 pub mod defaults;
 pub mod registry;
 pub mod session;

@@ -3,6 +3,7 @@
 //! a Web Worker between frames. Both read the same summary.
 
 use crate::args::{EnvName, TrainArgs};
+use crate::bounds::{self, Lockstep, Plan};
 use crate::defaults::{self, run_defaults};
 use crate::registry::{algorithms, find};
 use pg_core::clock::Stopwatch;
@@ -179,6 +180,8 @@ pub struct Session {
     batched: bool,
     vectorised: Option<VecConfig>,
     eval_interval: Option<usize>,
+    /// The estimated peak memory in bytes (see [`bounds`]).
+    memory_estimate: f64,
     clock: Stopwatch,
     drawn: u64,
     /// Why the run stopped early, if it did.
@@ -243,6 +246,8 @@ impl Session {
         let normalize_advantages = args.normalize_advantages.unwrap_or(d.normalize_advantages);
         context.normalize_advantages = normalize_advantages;
         let batched = !tabular && !args.per_step_gradient && weighs_steps;
+        let plan = plan(args, &algo, &settings, &config, &hidden, weighs_steps);
+        plan.check(args.memory_budget.unwrap_or_else(bounds::default_budget), &given_run_flags(args))?;
         let clock = Stopwatch::start();
         let init_rng = &mut substream(args.seed, 1_000);
         let err = |e: PgError| e.to_string();
@@ -343,6 +348,7 @@ impl Session {
             batched,
             vectorised,
             eval_interval,
+            memory_estimate: plan.footprint().bytes(),
             clock,
             drawn: 0,
             stopped: None,
@@ -478,6 +484,7 @@ impl Session {
             "sustained_level": self.eval_interval.map(|_| PENDULUM_EVAL_TARGET),
             "sustained_at_steps": self.eval_interval.and_then(|_| sustained_at(log, PENDULUM_EVAL_TARGET)),
             "stopped": self.stopped,
+            "memory_estimate_bytes": self.memory_estimate.round(),
             "solved_threshold": self.threshold(),
             "solved_at_steps": solved.map(|e| e.env_steps),
             "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -734,6 +741,67 @@ fn eval_every(args: &TrainArgs, config: &TrainConfig, default: usize) -> usize {
 fn whole_batches(steps: usize, config: &TrainConfig) -> usize {
     let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
     steps.div_ceil(batch_steps) * batch_steps
+}
+
+/// What the run's footprint depends on (see [`bounds`]), from its resolved settings.
+fn plan(
+    args: &TrainArgs,
+    algo: &Algorithm,
+    settings: &[(&'static str, Value)],
+    config: &TrainConfig,
+    hidden: &[usize],
+    weighs_steps: bool,
+) -> Plan {
+    let setting = |key: &str| settings.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_u64());
+    let lockstep = args.batch_steps.map(|batch_steps| {
+        let d = VecConfig::reward_to_go(batch_steps);
+        Lockstep {
+            batch_steps,
+            envs: args.envs.unwrap_or(d.envs),
+            groups: args.groups.unwrap_or(d.groups),
+            threads: if cfg!(target_arch = "wasm32") { 1 } else { threads(args) },
+        }
+    });
+    let copies = match &algo.build {
+        Build::Update(_) => 14,
+        Build::Estimator(e) if e.reuse.is_some() => 8,
+        Build::Estimator(_) => 6,
+    };
+    let (obs_dim, outputs) = match args.env {
+        EnvName::Cartpole => (4, 2),
+        EnvName::Pendulum => (3, 1),
+        EnvName::Mdp => (3, 2),
+        EnvName::Stay => (1, 2),
+    };
+    Plan {
+        env: args.env,
+        obs_dim,
+        outputs,
+        hidden: if defaults::tabular(args.env) { vec![] } else { hidden.to_vec() },
+        batch: config.batch,
+        lockstep,
+        iters: config.iters,
+        max_env_steps: config.max_env_steps,
+        copies,
+        per_episode_gradients: !weighs_steps,
+        passes: setting("reuse").or(setting("epochs")).map_or(1, |n| n as usize),
+        minibatch: setting("minibatch").map(|n| n as usize),
+    }
+}
+
+/// The flags on the command line among those the run's footprint depends on.
+fn given_run_flags(args: &TrainArgs) -> Vec<&'static str> {
+    let mut given: Vec<&'static str> = args.given().into_iter().map(|(flag, _)| flag).collect();
+    let run = [
+        ("--iters", args.iters.is_some()),
+        ("--max-env-steps", args.max_env_steps.is_some()),
+        ("--batch-steps", args.batch_steps.is_some()),
+        ("--envs", args.envs.is_some()),
+        ("--groups", args.groups.is_some()),
+        ("--threads", args.threads.is_some()),
+    ];
+    given.extend(run.iter().filter(|(_, g)| *g).map(|(flag, _)| *flag));
+    given
 }
 
 /// `--threads`, or one per core.
