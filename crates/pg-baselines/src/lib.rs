@@ -29,7 +29,9 @@ use pg_causality::reward_to_go;
 use pg_core::error::{PgError, unit_interval};
 use pg_core::{Batch, Policy, StepWeights};
 use pg_likelihood_ratio::Estimator;
-use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, no_defaults};
+use pg_likelihood_ratio::registry::{
+    Algorithm, Build, Context, Estimators, UpdateWork, Value, ValueFitWork, no_defaults,
+};
 pub use value::{ValueFunction, gae};
 
 /// Every trajectory's reward-to-go, Q̂ᵢₜ (chapter 2, undiscounted).
@@ -291,6 +293,7 @@ pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
         // The optimal constant is per parameter, not a weight per step.
         weighs_steps: |c| c.text("--baseline") != Some("optimal"),
         lockstep: None,
+        work,
     }),
 }];
 
@@ -339,6 +342,33 @@ impl Chosen {
     }
 }
 
+/// The learned value's hidden widths, Adam step size, steps and states per
+/// step: the environment's tuned value function, if it has one.
+fn value_setting(c: &Context) -> (Vec<usize>, f64, usize, usize) {
+    match &c.value {
+        _ if c.tabular => (vec![], 0.1, 20, 256),
+        Some(v) => (v.hidden.clone(), v.lr, v.steps, v.minibatch),
+        None => (vec![32], 0.01, 10, 256),
+    }
+}
+
+/// What one gradient of `--baseline`'s estimator costs: the mean's is one
+/// pass; the optimal constant's two (each trajectory's weighted score and
+/// its score), and its leave-one-out sums over every pair of trajectories
+/// (2 multiply-adds per parameter); the learned value's one, and the value
+/// function's fit.
+fn work(c: &Context) -> Result<UpdateWork, String> {
+    Ok(match Chosen::of(c)?.baseline {
+        "mean" => UpdateWork::ONE_PASS,
+        "optimal" => UpdateWork { per_epoch: 2.0, per_episode_pair: 2.0, ..UpdateWork::ONE_PASS },
+        _ => {
+            let (hidden, _, steps, minibatch) = value_setting(c);
+            let params = pg_core::policy::Mlp::new(c.obs_dim, &hidden, 1).num_params();
+            UpdateWork { value_fit: Some(ValueFitWork { params, steps, minibatch }), ..UpdateWork::ONE_PASS }
+        }
+    })
+}
+
 /// The baseline of `--baseline` for any policy, its value function sized by
 /// the environment (no hidden layer for a tabular one).
 fn estimator<P: Policy + 'static>(c: &Context) -> Result<Box<dyn Estimator<P>>, String> {
@@ -349,11 +379,7 @@ fn estimator<P: Policy + 'static>(c: &Context) -> Result<Box<dyn Estimator<P>>, 
         "optimal" => Box::new(OptimalBaseline { leave_one_out: true }),
         _ => {
             let rng = &mut pg_core::rng::substream(c.seed, 2_000);
-            let (hidden, lr, steps, minibatch) = match &c.value {
-                _ if c.tabular => (vec![], 0.1, 20, 256),
-                Some(v) => (v.hidden.clone(), v.lr, v.steps, v.minibatch),
-                None => (vec![32], 0.01, 10, 256),
-            };
+            let (hidden, lr, steps, minibatch) = value_setting(c);
             let value = ValueFunction::new(c.obs_dim, &hidden, lr, steps, rng)
                 .and_then(|v| v.with_minibatch(minibatch))
                 .map_err(err)?;

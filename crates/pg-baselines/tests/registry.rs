@@ -8,7 +8,9 @@ use pg_core::policy::{Categorical, Gaussian, TabularSoftmax};
 use pg_core::rng::substream;
 use pg_core::{Batch, Policy};
 use pg_likelihood_ratio::Estimator;
-use pg_likelihood_ratio::registry::{Build, Context, Value, ValueSetting, probe, probe_gradient};
+use pg_likelihood_ratio::registry::{
+    Build, Context, Value, ValueSetting, counted_and_declared, pendulum_probe, probe, probe_gradient,
+};
 
 /// Flags given, as (flag, value).
 type Flags = Vec<(&'static str, &'static str)>;
@@ -99,4 +101,21 @@ fn network_baselines_take_the_environments_tuned_value_function_if_it_has_one() 
     let built = (e.gaussian)(&context).unwrap().gradient(&policy, &batch);
     assert_eq!(built, direct.gradient(&policy, &batch));
     assert!(built.iter().all(|g| g.is_finite()) && built != Array1::<f64>::zeros(policy.num_params()));
+}
+
+#[test]
+fn the_entry_declares_the_work_of_each_baselines_gradient_and_fit() {
+    let tuned =
+        ValueSetting { hidden: vec![6, 5], lr: 0.02, steps: 3, minibatch: 64, gamma: 0.8, lambda: 0.7 };
+    let (policy, batch, params) = pendulum_probe();
+    let Build::Estimator(e) = ALGORITHMS[0].build else { panic!("an estimator") };
+    for baseline in ["mean", "optimal", "value"] {
+        let flags = [("--baseline", baseline)];
+        let context = Context { value: Some(tuned.clone()), ..Context::new("pendulum", 3, false, 3, &flags) };
+        let work = (e.work)(&context).unwrap();
+        let mut estimator = (e.gaussian)(&context).unwrap();
+        let (counted, declared) = counted_and_declared(estimator.as_mut(), &work, &policy, &batch, params);
+        // Exactly: every pass the gradient and the fit make is declared, and no more.
+        assert_eq!(counted, declared, "--baseline {baseline}");
+    }
 }

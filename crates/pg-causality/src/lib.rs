@@ -18,7 +18,9 @@ pub mod experiments;
 use pg_core::error::{PgError, unit_interval};
 use pg_core::{Batch, Policy, StepWeights};
 use pg_likelihood_ratio::Estimator;
-use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, Weights, no_defaults};
+use pg_likelihood_ratio::registry::{
+    Algorithm, Build, Context, Estimators, Value, Weights, no_defaults, one_pass,
+};
 
 // ANCHOR: reward_to_go
 /// The reward-to-go Q̂ₜ = Σ_{t′≥t} γ^(t′−t) r_{t′} of every step, computed
@@ -97,6 +99,7 @@ pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
         reuse: None,
         weighs_steps: |_| true,
         lockstep: Some(|c| Ok(Weights::RewardToGo(discount(c)?))),
+        work: one_pass,
     }),
 }];
 // ANCHOR_END: registry

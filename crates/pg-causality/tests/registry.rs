@@ -2,7 +2,7 @@
 
 use pg_causality::{ALGORITHMS, RewardToGo};
 use pg_likelihood_ratio::Estimator;
-use pg_likelihood_ratio::registry::{Build, Context, Value, Weights, probe, probe_gradient};
+use pg_likelihood_ratio::registry::{Build, Context, Value, Weights, one_pass_work, probe, probe_gradient};
 
 #[test]
 fn the_entry_builds_the_reward_to_go_of_gamma() {
@@ -18,4 +18,11 @@ fn the_entry_builds_the_reward_to_go_of_gamma() {
     // The probe tells the discounts apart.
     let at = |g: &str| probe_gradient(&ALGORITHMS[0], &Context::new("mdp", 3, true, 0, &[("--gamma", g)]));
     assert_ne!(at("0.9"), at("0.99"));
+}
+
+#[test]
+fn the_entry_declares_the_work_of_its_gradient() {
+    // Exactly one pass, forward and backward, over every step.
+    let [counted, declared, one_pass] = one_pass_work(&ALGORITHMS[0]).unwrap();
+    assert_eq!((counted, declared), (one_pass, one_pass));
 }

@@ -23,7 +23,7 @@ use pg_causality::reward_to_go;
 use pg_core::math::exp;
 use pg_core::{Batch, Policy, StepWeights, Trajectory};
 use pg_likelihood_ratio::Estimator;
-use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, Value, no_defaults};
+use pg_likelihood_ratio::registry::{Algorithm, Build, Context, Estimators, UpdateWork, Value, no_defaults};
 
 // ANCHOR: log_ratios
 /// log ρₜ = log πθ(aₜ|sₜ) − log πθ_old(aₜ|sₜ) for every step, with θ = `policy`
@@ -173,6 +173,8 @@ pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
         reuse: Some(steps),
         weighs_steps: |_| true,
         lockstep: None,
+        // Each gradient first runs the policy forward for the steps' ratios.
+        work: |_| Ok(UpdateWork { per_epoch: 4.0 / 3.0, ..UpdateWork::ONE_PASS }),
     }),
 }];
 

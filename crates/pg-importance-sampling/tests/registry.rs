@@ -32,3 +32,18 @@ fn the_entry_builds_the_chosen_estimator_and_reuse() {
     );
     assert!(e.lockstep.is_none(), "chapter 7's sampler has no behaviour policy to reuse");
 }
+
+#[test]
+fn the_entry_declares_the_work_of_each_estimators_gradient() {
+    use pg_likelihood_ratio::registry::{counted_and_declared, pendulum_probe};
+    let (policy, batch, params) = pendulum_probe();
+    let Build::Estimator(e) = ALGORITHMS[0].build else { panic!("an estimator") };
+    for (name, _) in ESTIMATORS {
+        let context = Context::new("pendulum", 3, false, 0, &[("--estimator", name)]);
+        let work = (e.work)(&context).unwrap();
+        let mut estimator = (e.gaussian)(&context).unwrap();
+        let (counted, declared) = counted_and_declared(estimator.as_mut(), &work, &policy, &batch, params);
+        // Exactly: the ratios' forward pass and the gradient's, and no more.
+        assert_eq!(counted, declared, "--estimator {name}");
+    }
+}

@@ -6,16 +6,17 @@ pub mod broken;
 pub mod checks;
 
 use crate::Head;
-use crate::natural::{FISHER_EVERY, NaturalGradient};
+use crate::natural::{BACKTRACKS, CG_ITERS, FISHER_EVERY, NaturalGradient};
 use crate::ppo::Ppo;
 use pg_baselines::{ValueBaseline, ValueFunction};
 use pg_core::env::{CartPole, Pendulum};
-use pg_core::policy::{Categorical, Gaussian};
+use pg_core::policy::{Categorical, Gaussian, Mlp};
 use pg_core::rng::substream;
 use pg_core::{Batch, PgError, Policy};
 use pg_importance_sampling::reuse::mean_kl;
 use pg_likelihood_ratio::PolicyGradient;
 use pg_likelihood_ratio::experiments::{CartPoleSetup, runs_grid};
+use pg_likelihood_ratio::registry::{UpdateWork, ValueFitWork};
 use pg_likelihood_ratio::{Estimator, TrainConfig, TrainLog, Update, UpdateStats, train};
 use pg_surrogate::Surrogate;
 use pg_surrogate::evaluate::train_evaluated;
@@ -192,6 +193,32 @@ impl Setup {
                 Box::new(self.clipped_norm(ppo)?)
             }
         })
+    }
+
+    /// What one update of `algo` costs in passes of the policy's network
+    /// over the batch (see [`UpdateWork`]), counted from the code above:
+    /// every update reads the old policy's rows (a forward pass) and fits
+    /// the value function; NPG adds the surrogate's gradient, F from every
+    /// `fisher_every`-th state and CG's products with it (a forward-mode
+    /// and a backward pass each, 4 multiply-adds per parameter and state)
+    /// and a forward pass for the KL; TRPO a forward pass per step of its
+    /// line search; PPO a pass per minibatch (two with the KL penalty's
+    /// gradient) and forward passes for the KL and the clipped fraction.
+    pub fn work(&self, algo: Algo, obs_dim: usize) -> UpdateWork {
+        const FORWARD: f64 = 1.0 / 3.0;
+        let fisher = (FORWARD + (CG_ITERS + 1) as f64 * 4.0 / 3.0) / self.fisher_every as f64;
+        let (epochs, per_epoch, besides, minibatch) = match algo {
+            Algo::Npg => (1, 1.0, FORWARD + fisher + FORWARD, None),
+            Algo::Trpo => (1, 1.0, FORWARD + fisher + (BACKTRACKS + 1) as f64 * FORWARD, None),
+            Algo::Ppo => (self.epochs, 1.0, 3.0 * FORWARD, Some(self.minibatch)),
+            Algo::PpoPenalty => (self.epochs, 2.0, 2.0 * FORWARD, Some(self.minibatch)),
+        };
+        let value = ValueFitWork {
+            params: Mlp::new(obs_dim, &self.hidden, 1).num_params(),
+            steps: self.value_steps,
+            minibatch: self.value_minibatch,
+        };
+        UpdateWork { epochs, per_epoch, besides, minibatch, per_episode_pair: 0.0, value_fit: Some(value) }
     }
 }
 

@@ -29,7 +29,7 @@ pub const ALGORITHMS: &[Algorithm] = &[
         NATURAL_FLAGS,
         NO_LR,
         |c| natural_settings(&setup(c)?),
-        Updates { categorical: npg, gaussian: npg },
+        Updates { categorical: npg, gaussian: npg, work: |c| Ok(setup(c)?.work(Algo::Npg, c.obs_dim)) },
     ),
     entry(
         ("trpo", "TRPO"),
@@ -37,7 +37,7 @@ pub const ALGORITHMS: &[Algorithm] = &[
         NATURAL_FLAGS,
         NO_LR,
         |c| natural_settings(&setup(c)?),
-        Updates { categorical: trpo, gaussian: trpo },
+        Updates { categorical: trpo, gaussian: trpo, work: |c| Ok(setup(c)?.work(Algo::Trpo, c.obs_dim)) },
     ),
     entry(
         ("ppo", "PPO (clipped)"),
@@ -48,7 +48,7 @@ pub const ALGORITHMS: &[Algorithm] = &[
             let s = setup(c)?;
             Ok([vec![("clip", Value::from(s.clip))], ppo_settings(&s)].concat())
         },
-        Updates { categorical: ppo, gaussian: ppo },
+        Updates { categorical: ppo, gaussian: ppo, work: |c| Ok(setup(c)?.work(Algo::Ppo, c.obs_dim)) },
     ),
     entry(
         ("ppo-kl", "PPO (adaptive KL penalty)"),
@@ -59,7 +59,11 @@ pub const ALGORITHMS: &[Algorithm] = &[
             let s = setup(c)?;
             Ok([vec![("kl_target", Value::from(s.kl_target))], ppo_settings(&s)].concat())
         },
-        Updates { categorical: ppo_kl, gaussian: ppo_kl },
+        Updates {
+            categorical: ppo_kl,
+            gaussian: ppo_kl,
+            work: |c| Ok(setup(c)?.work(Algo::PpoPenalty, c.obs_dim)),
+        },
     ),
 ];
 

@@ -5,8 +5,8 @@
 //! lists the chapters.
 
 use crate::cli::BookArgs;
-use crate::files::{clear_leftovers, replace_dir, write_atomic};
-use crate::interrupt::doing;
+use crate::files::{clear_leftovers, replace_dir_then, write_atomic};
+use crate::interrupt::{doing, remove_on_interrupt};
 use pg_core::report::Report;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -206,8 +206,12 @@ pub fn run(args: &BookArgs) -> Result<Vec<Outcome>, String> {
         .map_err(|e| format!("{}: [output.html] is invalid: {e:#}", dir.join("book.toml").display()))?;
     book.with_preprocessor(crate::checks::Checks { root: workspace_root() });
     book.with_preprocessor(crate::math::Katex);
+    // Ctrl-C from here removes the half-built book (SIGKILL leaves it to the next run).
+    remove_on_interrupt(Some(staging.clone()));
     book.build().map_err(|e| format!("cannot build the book: {e:#}"))?;
-    replace_dir(&staging, &build)?;
+    let done = format!("pg book, after the new HTML book replaced the previous one in {}", build.display());
+    replace_dir_then(&staging, &build, done)?;
+    remove_on_interrupt(None);
     eprintln!("built the HTML book in {:.1} s", started.elapsed().as_secs_f64());
     println!("{}", build.join("index.html").display());
     Ok(outcomes)

@@ -67,6 +67,7 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     }
     let name = path.file_name().ok_or_else(|| format!("{} is not a file path", path.display()))?;
     let probe = dir.join(format!(".{}.probe.tmp", name.to_string_lossy()));
+    let _no_interruption = crate::interrupt::writing();
     std::fs::File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -95,8 +96,21 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
 /// either its previous whole self or the new one; the previous one ends up
 /// at `from`, and is removed.
 pub fn replace_dir(from: &Path, to: &Path) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot move {} to {}: {e}", from.display(), to.display());
     let _no_interruption = crate::interrupt::writing();
+    replace(from, to)
+}
+
+/// [`replace_dir`], and then, before Ctrl-C can interrupt again, says `then`
+/// is what the program is doing (see [`crate::interrupt::doing`]).
+pub fn replace_dir_then(from: &Path, to: &Path, then: String) -> Result<(), String> {
+    let _no_interruption = crate::interrupt::writing();
+    replace(from, to)?;
+    crate::interrupt::doing(then);
+    Ok(())
+}
+
+fn replace(from: &Path, to: &Path) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot move {} to {}: {e}", from.display(), to.display());
     if !to.exists() {
         return std::fs::rename(from, to).map_err(err);
     }

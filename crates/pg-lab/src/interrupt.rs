@@ -3,22 +3,33 @@
 //! [`crate::files::write_atomic`] (a temporary file renamed into place), which
 //! holds [`writing`] while it writes: the handler waits for it, so an
 //! interrupted run leaves each file as it was or wholly replaced, and no
-//! temporary file behind. SIGKILL cannot be caught; the renames alone keep
-//! files whole then, and `pg book` clears what a killed run left over.
+//! temporary file behind. A directory being built beside its place (the
+//! HTML book) is removed by the handler ([`remove_on_interrupt`]). SIGKILL
+//! cannot be caught; the renames alone keep files whole then, and `pg book`
+//! clears what a killed run left over.
 
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 static ACTIVITY: Mutex<String> = Mutex::new(String::new());
 static WRITING: Mutex<()> = Mutex::new(());
+static SCRATCH: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// The exit status of an interrupted run (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;
 
-/// Installs the handler of Ctrl-C (and SIGTERM).
-pub fn install() -> Result<(), String> {
+/// Installs the handler of Ctrl-C (and SIGTERM); `starting` says what the
+/// program is doing until the next [`doing`].
+pub fn install(starting: impl Into<String>) -> Result<(), String> {
+    doing(starting);
     ctrlc::set_handler(|| {
+        // Held from here to the exit: no write starts, and a finished run's
+        // `finish` waits for the exit rather than returning success.
         let _no_write_in_flight = writing();
         let what = lock(&ACTIVITY).clone();
+        if let Some(dir) = lock(&SCRATCH).take() {
+            remove_dir(&dir);
+        }
         eprintln!("\ninterrupted: {what}");
         std::process::exit(INTERRUPTED);
     })
@@ -30,9 +41,33 @@ pub fn doing(what: impl Into<String>) {
     *lock(&ACTIVITY) = what.into();
 }
 
+/// Names a directory that an interruption removes (one at a time), or none.
+pub fn remove_on_interrupt(dir: Option<PathBuf>) {
+    *lock(&SCRATCH) = dir;
+}
+
 /// Held while a file is being written (and renamed into place).
 pub fn writing() -> MutexGuard<'static, ()> {
     lock(&WRITING)
+}
+
+/// Called once the work is done, before the program exits: from here on
+/// Ctrl-C changes nothing. If the handler already began, this waits for
+/// it, so an interrupted run never exits with success.
+pub fn finish() {
+    std::mem::forget(writing());
+}
+
+/// Removes `dir`, which the main thread may still be writing into: a few
+/// tries, until it is gone.
+fn remove_dir(dir: &std::path::Path) {
+    for _ in 0..100 {
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => continue,
+            _ if dir.exists() => continue,
+            _ => return,
+        }
+    }
 }
 
 fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {

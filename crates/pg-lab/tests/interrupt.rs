@@ -97,13 +97,36 @@ fn journaled(journal: &Path) -> BTreeMap<PathBuf, BTreeSet<u64>> {
     out
 }
 
+/// What may become of a file besides staying or being replaced whole.
+#[derive(Clone, Copy, PartialEq)]
+enum Files {
+    /// Nothing: every file stays.
+    Stay,
+    /// Removal (the cache's keys, which a rerun removes first and writes back last).
+    MayGo,
+}
+
 /// Checks that every file under `dir` is as `before` had it or a whole
 /// version the journal records; temporary files only after SIGKILL.
 fn assert_whole(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, journal: &Path, signal: Signal, what: &str) {
+    assert_whole_or(dir, before, journal, signal, Files::Stay, what)
+}
+
+fn assert_whole_or(
+    dir: &Path,
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+    journal: &Path,
+    signal: Signal,
+    files_may: Files,
+    what: &str,
+) {
     let written = journaled(journal);
     let now = files(dir);
     for (path, old) in before {
-        let Some(new) = now.get(path) else { panic!("{what}: {} is gone", path.display()) };
+        let Some(new) = now.get(path) else {
+            assert!(files_may == Files::MayGo, "{what}: {} is gone", path.display());
+            continue;
+        };
         let whole_new = written.get(&dir.join(path)).is_some_and(|h| h.contains(&fingerprint(new)));
         assert!(
             new == old || whole_new,
@@ -122,7 +145,8 @@ fn assert_whole(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, journal: &Path,
 fn assert_said_what_it_interrupted(code: Option<i32>, stderr: &str, command: &str, what: &str) {
     match code {
         Some(130) => assert!(stderr.contains(&format!("interrupted: {command}")), "{what}: {stderr}"),
-        Some(0) => {} // it finished first
+        // It finished first, and said nothing of an interruption.
+        Some(0) => assert!(!stderr.contains("interrupted"), "{what}: exit status 0 after: {stderr}"),
         other => panic!("{what}: exit status {other:?} after Ctrl-C: {stderr}"),
     }
 }
@@ -142,14 +166,17 @@ fn pg_train_interrupted_or_killed_leaves_the_previous_or_the_new_whole_out_file(
     let tmp = dir.path().join(".run.json.tmp");
     let mut moments = Moments(0x05ee_d0f1_u64);
     let mut landed_mid_write = 0;
-    for trial in 0..10 {
-        let signal = if trial % 2 == 0 { Signal::Int } else { Signal::Kill };
+    for trial in 0..13 {
+        let signal = if trial % 2 == 0 || trial >= 10 { Signal::Int } else { Signal::Kill };
         let journal = journals.path().join(format!("journal-{trial}"));
         let before = files(dir.path());
-        // Four moments anywhere in the run, six within its write (which lasts at least 190 ms).
-        let moment = match trial < 4 {
-            true => Moment::After(whole.mul_f64(1.1 * moments.next())),
-            false => Moment::AfterAppears(&tmp, Duration::from_millis(150).mul_f64(moments.next())),
+        // Four moments anywhere in the run, six within its write (which
+        // lasts at least 190 ms), three 10 to 40 ms after its start (as it
+        // sets up; the handler is in place from the first lines of main).
+        let moment = match trial {
+            0..4 => Moment::After(whole.mul_f64(1.1 * moments.next())),
+            4..10 => Moment::AfterAppears(&tmp, Duration::from_millis(150).mul_f64(moments.next())),
+            _ => Moment::After(Duration::from_millis(10) + Duration::from_millis(30).mul_f64(moments.next())),
         };
         let delay = match moment {
             Moment::After(d) => format!("{d:?} after its start"),
@@ -186,6 +213,12 @@ fn assert_built_whole(build: &Path, pages: &BTreeSet<PathBuf>, what: &str) {
     }
 }
 
+/// The seconds `pg book` says its HTML build took.
+fn build_seconds(stderr: &str) -> f64 {
+    let line = stderr.lines().find_map(|l| l.strip_prefix("built the HTML book in ")).unwrap();
+    line.trim_end_matches(" s").parse().unwrap()
+}
+
 #[test]
 fn pg_book_interrupted_or_killed_leaves_every_file_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,31 +227,54 @@ fn pg_book_interrupted_or_killed_leaves_every_file_whole() {
     let args = ["book", "--quick", "--fresh", "--book-dir", &book_text];
     let started = Instant::now();
     let first = Command::new(PG).args(&args[..2]).args(&args[3..]).output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first_err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{first_err}");
     let whole = started.elapsed();
-    let src = book.join("src");
-    let build = book.join("build");
+    let building = Duration::from_secs_f64(build_seconds(&first_err));
+    let (src, cache, build, staging) =
+        (book.join("src"), book.join(".cache"), book.join("build"), book.join(".build-new"));
     let pages: BTreeSet<PathBuf> = files(&build).into_keys().collect();
     assert!(pages.len() > 10, "{} files in the built book", pages.len());
     let mut moments = Moments(0x0b00_c0f2_u64);
-    for (trial, signal) in [Signal::Int, Signal::Kill].into_iter().enumerate() {
+    // Within the HTML build (first: a killed run leaves a half-built book,
+    // which would be seen as the build's start), and at random moments of the whole run.
+    let trials = [(Signal::Int, Some(&staging)), (Signal::Int, None), (Signal::Kill, None)];
+    for (trial, (signal, during)) in trials.into_iter().enumerate() {
         let journal = dir.path().join(format!("journal-{trial}"));
-        let before = files(&src);
-        let delay = whole.mul_f64(moments.next());
-        let (code, stderr) = interrupted(&args, &journal, signal, Moment::After(delay));
-        let what = format!("{signal:?} after {delay:?} of a {whole:?} run");
+        let (before, cached) = (files(&src), files(&cache));
+        let (moment, delay) = match during {
+            None => {
+                let delay = whole.mul_f64(moments.next());
+                (Moment::After(delay), format!("{delay:?} after the start"))
+            }
+            Some(staging) => {
+                let delay = building.mul_f64(moments.next());
+                (Moment::AfterAppears(staging, delay), format!("{delay:?} into the {building:?} HTML build"))
+            }
+        };
+        let (code, stderr) = interrupted(&args, &journal, signal, moment);
+        let what = format!("{signal:?} {delay} of a {whole:?} run");
         assert_whole(&src, &before, &journal, signal, &what);
+        assert_whole_or(&cache, &cached, &journal, signal, Files::MayGo, &what);
         assert_built_whole(&build, &pages, &what);
         if signal == Signal::Int {
             assert_said_what_it_interrupted(code, &stderr, "pg book", &what);
+            assert!(!staging.exists(), "{what}: Ctrl-C left the half-built book behind");
+            if during.is_some() {
+                // The moment was within the build (or just after its swap).
+                assert!(stderr.contains("HTML book"), "{what}: {stderr}");
+            }
         }
     }
     // The next run clears what the killed one left and builds the book again.
     let last = Command::new(PG).args(&args[..2]).args(&args[3..]).output().unwrap();
     assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
     assert_built_whole(&build, &pages, "the run after");
-    assert!(!book.join(".build-new").exists());
-    let leftovers: Vec<PathBuf> =
-        files(&src).into_keys().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(!staging.exists());
+    let leftovers: Vec<PathBuf> = [&src, &cache]
+        .into_iter()
+        .flat_map(|d| files(d).into_keys())
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -85,6 +85,9 @@ pub struct Estimators {
     pub weighs_steps: fn(&Context) -> bool,
     /// Its weights in chapter 7's vectorised sampler, if it runs there.
     pub lockstep: Option<FromContext<Weights>>,
+    /// What one of its gradients costs (and its value function's fit),
+    /// which the run's bound on an iteration's work reads before anything is built.
+    pub work: FromContext<UpdateWork>,
 }
 
 /// An update for each kind of network policy.
@@ -94,6 +97,92 @@ pub struct Updates {
     pub categorical: UpdateFn<Categorical>,
     /// For Pendulum's Gaussian.
     pub gaussian: UpdateFn<Gaussian>,
+    /// What one update costs, which the run's bound on an iteration's work
+    /// reads before anything is built.
+    pub work: FromContext<UpdateWork>,
+}
+
+/// The gradient work of one update, counted in passes of the policy's
+/// network over the batch: a pass is a forward and a backward pass over
+/// every step, 3 multiply-adds per parameter and step (1 forward, 2
+/// backward); a forward pass alone is ⅓ of one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UpdateWork {
+    /// Epochs over the batch (PPO's `--epochs`, chapter 5's `--reuse`; 1 for a single step).
+    pub epochs: usize,
+    /// Passes per epoch.
+    pub per_epoch: f64,
+    /// Passes besides the epochs (the old policy's rows, Fisher products, a line search).
+    pub besides: f64,
+    /// States per optimiser step, if an epoch goes in minibatches.
+    pub minibatch: Option<usize>,
+    /// Multiply-adds per parameter and ordered pair of episodes, per epoch
+    /// (the optimal baseline's leave-one-out sums).
+    pub per_episode_pair: f64,
+    /// The value function fitted on each batch, if any.
+    pub value_fit: Option<ValueFitWork>,
+}
+
+/// A value function fitted on each batch: its size and its fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueFitWork {
+    /// Its network's parameters.
+    pub params: usize,
+    /// Adam steps per batch.
+    pub steps: usize,
+    /// States per step.
+    pub minibatch: usize,
+}
+
+impl UpdateWork {
+    /// One pass: a gradient from one forward and one backward pass.
+    pub const ONE_PASS: UpdateWork = UpdateWork {
+        epochs: 1,
+        per_epoch: 1.0,
+        besides: 0.0,
+        minibatch: None,
+        per_episode_pair: 0.0,
+        value_fit: None,
+    };
+
+    /// The multiply-adds of the update's network passes over a batch of
+    /// `steps` steps in `episodes` episodes at most, for a policy of
+    /// `params` parameters: what `pg_core::policy::multiply_adds` counts.
+    /// The value function is run forward over every state of the batch (the
+    /// steps' and each episode's last) twice, for the advantages and for its
+    /// targets, then fitted.
+    pub fn pass_multiply_adds(&self, steps: f64, episodes: f64, params: f64) -> f64 {
+        let passes = self.epochs as f64 * self.per_epoch + self.besides;
+        let value = self.value_fit.map_or(0.0, |v| {
+            v.params as f64
+                * (2.0 * (steps + episodes) + v.steps as f64 * 3.0 * steps.min(v.minibatch as f64))
+        });
+        3.0 * passes * steps * params + value
+    }
+}
+
+/// The multiply-adds of the network passes that one gradient of `estimator`
+/// and its fit make on `batch`, as `pg_core::policy::multiply_adds` counts
+/// them, and what `work` declares for them, for a policy whose network has
+/// `params` parameters: how each chapter tests its entry's `work`.
+pub fn counted_and_declared<P: Policy>(
+    estimator: &mut dyn Estimator<P>,
+    work: &UpdateWork,
+    policy: &P,
+    batch: &Batch<P::Action>,
+    params: usize,
+) -> (f64, f64) {
+    let before = pg_core::policy::multiply_adds();
+    let _ = estimator.gradient(policy, batch);
+    estimator.fit(policy, batch).expect("the value function fits");
+    let counted = pg_core::policy::multiply_adds() - before;
+    let (steps, episodes) = (batch.num_steps() as f64, batch.trajectories.len() as f64);
+    (counted, work.pass_multiply_adds(steps, episodes, params as f64))
+}
+
+/// The work of an estimator that takes one pass per gradient.
+pub fn one_pass(_: &Context) -> Result<UpdateWork, String> {
+    Ok(UpdateWork::ONE_PASS)
 }
 
 /// The weights of chapter 7's vectorised sampler.
@@ -235,6 +324,28 @@ pub fn probe() -> (TabularSoftmax, Batch<usize>) {
     (policy, batch)
 }
 
+/// A Gaussian policy on Pendulum (one hidden layer of 8), a batch of 3
+/// of its episodes, and its network's parameters: what the chapters test
+/// their entries' declared work on (every episode reaches the time limit).
+pub fn pendulum_probe() -> (Gaussian, Batch<Array1<f64>>, usize) {
+    let rng = &mut substream(7, 0);
+    let policy = Gaussian::mlp(3, &[8], 1, -0.5, rng);
+    let batch = Batch::sample(&mut pg_core::env::Pendulum::new(), &policy, 3, rng);
+    (policy, batch, pg_core::policy::Mlp::new(3, &[8], 1).num_params())
+}
+
+/// For an entry whose gradient is one pass: the multiply-adds counted for
+/// its gradient on [`pendulum_probe`], what its `work` declares, and one
+/// pass (a forward and a backward pass over every step), which should all agree.
+pub fn one_pass_work(algorithm: &Algorithm) -> Result<[f64; 3], String> {
+    let (policy, batch, params) = pendulum_probe();
+    let Build::Estimator(e) = algorithm.build else { return Err("not an estimator".into()) };
+    let context = Context::new("pendulum", 3, false, 0, &[]);
+    let (work, mut estimator) = ((e.work)(&context)?, (e.gaussian)(&context)?);
+    let (counted, declared) = counted_and_declared(estimator.as_mut(), &work, &policy, &batch, params);
+    Ok([counted, declared, 3.0 * (batch.num_steps() * params) as f64])
+}
+
 /// REINFORCE for any policy.
 fn reinforce<P: Policy + 'static>(_: &Context) -> Result<Box<dyn Estimator<P>>, String> {
     Ok(Box::new(Reinforce))
@@ -259,6 +370,7 @@ pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
         reuse: None,
         weighs_steps: |_| true,
         lockstep: Some(|_| Ok(Weights::Return)),
+        work: one_pass,
     }),
 }];
 
@@ -276,6 +388,12 @@ mod tests {
         let Build::Estimator(e) = ALGORITHMS[0].build else { panic!("an estimator") };
         assert_eq!(e.lockstep.map(|w| w(&context)), Some(Ok(Weights::Return)));
         assert!(e.reuse.is_none() && (e.weighs_steps)(&context));
+    }
+
+    #[test]
+    fn reinforces_entry_declares_the_work_of_its_gradient() {
+        let [counted, declared, one_pass] = one_pass_work(&ALGORITHMS[0]).unwrap();
+        assert_eq!((counted, declared), (one_pass, one_pass));
     }
 
     #[test]

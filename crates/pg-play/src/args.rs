@@ -36,30 +36,32 @@ impl EnvName {
     }
 }
 
+/// Values may begin with a hyphen (`--batch -1` and `--batch -inf` are refused by `--batch`'s own check).
 #[derive(Debug, Clone, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// The algorithm, from the registry of the chapters that introduce one.
-    #[arg(long, default_value = "reinforce", value_parser = algorithm_names())]
+    #[arg(long, allow_hyphen_values = true, default_value = "reinforce", value_parser = algorithm_names())]
     pub algo: String,
     /// The environment.
-    #[arg(long, value_enum, default_value_t = EnvName::Cartpole)]
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = EnvName::Cartpole)]
     pub env: EnvName,
     /// Seeds the initial weights and every sampled episode.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps, at least 1", "--iters"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Gradient steps, at least 1", "--iters"))]
     pub iters: Option<usize>,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Episodes per batch, at least 1", "--batch"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Episodes per batch, at least 1", "--batch"))]
     pub batch: Option<usize>,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Stop after the iteration that brings the environment steps to at least this many", "--max-env-steps"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Stop after the iteration that brings the environment steps to at least this many", "--max-env-steps"))]
     pub max_env_steps: Option<usize>,
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("Adam's step size, greater than 0", "--lr"))]
     pub lr: Option<f64>,
-    #[arg(long, value_parser = widths, help = defaults::help("Hidden layer widths, comma-separated; \"\" for a linear policy; not for the tabular MDPs", "--hidden"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = widths, help = defaults::help("Hidden layer widths, comma-separated; \"\" for a linear policy; not for the tabular MDPs", "--hidden"))]
     pub hidden: Option<Widths>,
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Discount, from 0 to 1", "--gamma"))]
     pub gamma: Option<f64>,
-    #[arg(long, value_parser = choices(pg_baselines::BASELINES), help = defaults::help("The baseline", "--baseline"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = choices(pg_baselines::BASELINES), help = defaults::help("The baseline", "--baseline"))]
     pub baseline: Option<String>,
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Weights by GAE(λ) advantages from the learned value, λ from 0 to 1", "--gae-lambda"))]
     pub gae_lambda: Option<f64>,
@@ -73,9 +75,9 @@ pub struct TrainArgs {
     /// threshold (475, cartpole only), as the book's Play page does by default.
     #[arg(long)]
     pub until_solved: bool,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps per batch, at least 1", "--reuse"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Gradient steps per batch, at least 1", "--reuse"))]
     pub reuse: Option<usize>,
-    #[arg(long, value_parser = choices(pg_importance_sampling::ESTIMATORS), help = defaults::help("The importance-sampling estimator", "--estimator"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = choices(pg_importance_sampling::ESTIMATORS), help = defaults::help("The importance-sampling estimator", "--estimator"))]
     pub estimator: Option<String>,
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help = defaults::help("Standardise observations by running statistics (chapter 4); `--normalize-observations false` turns it off; not for the tabular MDPs", "--normalize-observations"))]
     pub normalize_observations: Option<bool>,
@@ -87,9 +89,9 @@ pub struct TrainArgs {
     pub clip: Option<f64>,
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("The KL per update that the penalty adapts towards, greater than 0", "--kl-target"))]
     pub kl_target: Option<f64>,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Passes over each batch, at least 1", "--epochs"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Passes over each batch, at least 1", "--epochs"))]
     pub epochs: Option<usize>,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Environment steps per minibatch, at least 1", "--minibatch"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Environment steps per minibatch, at least 1", "--minibatch"))]
     pub minibatch: Option<usize>,
     /// Compute the gradient one step at a time instead of through the batched surrogate (the
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
@@ -106,20 +108,20 @@ pub struct TrainArgs {
     )]
     pub batch_steps: Option<usize>,
     /// Environments stepped in lockstep in each group (with --batch-steps) [default: 5].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub envs: Option<usize>,
     /// Groups of environments, each sampled on a thread of its own when one is free (with --batch-steps)
     /// [default: 2].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub groups: Option<usize>,
     /// Threads (with --batch-steps) [default: one per core].
-    #[arg(long, value_parser = at_least_one)]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub threads: Option<usize>,
-    #[arg(long, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
     pub eval_every: Option<usize>,
     /// Refuse a run whose estimated peak memory is over this: bytes, or a number with K, M, G or T
     /// (powers of 1024), e.g. 4G [default: half the machine's memory; 2G in the browser].
-    #[arg(long, value_parser = crate::bounds::parse_size, value_name = "SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::bounds::parse_size, value_name = "SIZE")]
     pub memory_budget: Option<f64>,
 }
 
@@ -176,7 +178,43 @@ pub struct RunLine {
 
 /// Parses a run's flags from `line` (split at whitespace), with clap's error on bad input.
 pub fn parse_line(line: &str) -> Result<TrainArgs, String> {
-    RunLine::try_parse_from(line.split_whitespace()).map(|l| l.args).map_err(|e| e.render().to_string())
+    parse_args(&line.split_whitespace().collect::<Vec<_>>())
+}
+
+/// Parses a run's flags from `argv`, with clap's error on bad input (see [`explained`]).
+pub fn parse_args<S: AsRef<str>>(argv: &[S]) -> Result<TrainArgs, String> {
+    let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    RunLine::try_parse_from(&argv).map(|l| l.args).map_err(|e| explained(&e, &argv))
+}
+
+/// clap's error `e` for `argv`, rendered. Where clap read an argument that
+/// begins with '-' as short flags (`-inf` as `-i`) it names the whole
+/// argument instead: `pg` has no short flags, so it is a value, which
+/// a flag that takes no value or takes it only when attached
+/// (`--normalize-observations=-inf`, `--out=-inf`) cannot take.
+pub fn explained(e: &clap::Error, argv: &[&str]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let rendered = e.render().to_string();
+    let short = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) if !arg.starts_with("--") => {
+            arg.clone()
+        }
+        _ => return rendered,
+    };
+    let Some(at) = argv.iter().position(|a| a.starts_with(&short) && !a.starts_with("--")) else {
+        return rendered;
+    };
+    let value = argv[at];
+    let attach = match at.checked_sub(1).map(|i| argv[i]) {
+        Some(flag) if flag.starts_with("--") && !flag.contains('=') => {
+            format!("; if it is the value of {flag}, attach it: {flag}={value}")
+        }
+        _ => String::new(),
+    };
+    format!(
+        "error: unexpected argument '{value}' found: pg has no short flags, and a value beginning with '-' \
+         is taken only by the flags that need a value{attach}\n\nFor more information, try '--help'.\n"
+    )
 }
 
 /// Hidden layer widths.

@@ -11,7 +11,7 @@
 //! the largest settings a budget allows under an operating-system limit of
 //! that budget and checks that they complete.
 
-use crate::args::EnvName;
+pub use pg_likelihood_ratio::registry::{UpdateWork, ValueFitWork};
 
 /// Memory every run needs besides its batches, network and record: the
 /// program, its allocator and the small fixed networks (value functions).
@@ -26,9 +26,13 @@ const EPISODE_BYTES: f64 = 72.0;
 const ITERATION_BYTES: f64 = 4096.0;
 /// Bytes per thread of chapter 7's pool (its stack and allocator arena).
 const THREAD_BYTES: f64 = 4.0 * MIB;
-/// Multiply-adds one iteration may take: about a quarter of an hour of one
-/// core at 10⁹ per second, longer than any run of the book's takes per iteration.
+/// Multiply-adds one iteration may take, as [`Plan::work`] counts them: a
+/// minute or more of one core (the chapters' network kernels do a few 10⁹
+/// per second), far more than any iteration of the book's runs.
 pub const MAX_WORK: f64 = 1e12;
+/// Multiply-adds of one Adam step, per parameter (its moments, their
+/// corrections and the step).
+const ADAM: f64 = 10.0;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -37,19 +41,18 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// 50 steps a second (checked by `tests/bounds.rs` on extreme policies).
 pub const CARTPOLE_MIN_STEPS: usize = 8;
 
-/// Steps at which the tabular MDPs' episodes end at the latest (the "stay"
-/// MDP's truncation; the three-state MDP's horizon is shorter).
-pub const TABULAR_MAX_STEPS: usize = 1000;
-
 /// What a run's footprint depends on, resolved from its flags and defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub env: EnvName,
+    /// Whether the policy is a table (of `obs_dim` states × `outputs` actions).
+    pub tabular: bool,
     /// Observation size and action outputs of the policy's network.
     pub obs_dim: usize,
     pub outputs: usize,
     /// Hidden widths of the policy's network (none for a tabular policy).
     pub hidden: Vec<usize>,
+    /// The shortest and the longest episode the environment can have, in steps.
+    pub episode_steps: (usize, usize),
     /// Episodes per batch (chapters 1–6's loop).
     pub batch: usize,
     /// Chapter 7's sampler: steps per batch, environments, groups, threads.
@@ -57,13 +60,13 @@ pub struct Plan {
     pub iters: usize,
     pub max_env_steps: Option<usize>,
     /// Parameter-sized vectors the update keeps (gradients, optimiser
-    /// moments, old policies, conjugate-gradient vectors).
+    /// moments, old policies, conjugate-gradient vectors, the value function).
     pub copies: usize,
     /// Whether the estimator keeps a gradient per episode (the optimal baseline).
     pub per_episode_gradients: bool,
-    /// Gradient passes over each batch (`--reuse`, `--epochs`), and the minibatch, if any.
-    pub passes: usize,
-    pub minibatch: Option<usize>,
+    /// The update's passes over each batch (`--reuse`, `--epochs` and
+    /// `--minibatch` set its epochs and minibatch).
+    pub update: UpdateWork,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,40 +98,36 @@ impl Plan {
     /// time limit, and with chapter 7's sampler a last episode in every
     /// environment past the batch's steps.
     pub fn max_batch_steps(&self) -> f64 {
-        let longest = self.max_episode_steps() as f64;
+        let longest = self.episode_steps.1 as f64;
         match self.lockstep {
             Some(l) => l.batch_steps as f64 + (l.envs as f64) * (l.groups as f64) * longest,
             None => self.batch as f64 * longest,
         }
     }
 
-    fn max_episode_steps(&self) -> usize {
-        match self.env {
-            EnvName::Cartpole => pg_core::env::CARTPOLE_MAX_STEPS,
-            EnvName::Pendulum => pg_core::env::PENDULUM_MAX_STEPS,
-            EnvName::Mdp | EnvName::Stay => TABULAR_MAX_STEPS,
+    /// The most episodes one batch can hold.
+    fn max_batch_episodes(&self) -> f64 {
+        match self.lockstep {
+            Some(_) => self.max_batch_steps() / self.episode_steps.0 as f64,
+            None => self.batch as f64,
         }
     }
 
-    fn min_episode_steps(&self) -> usize {
-        match self.env {
-            EnvName::Cartpole => CARTPOLE_MIN_STEPS,
-            EnvName::Pendulum => pg_core::env::PENDULUM_MAX_STEPS,
-            EnvName::Mdp | EnvName::Stay => 1,
+    /// The fewest environment steps one batch can hold.
+    fn min_batch_steps(&self) -> f64 {
+        match self.lockstep {
+            Some(l) => l.batch_steps as f64,
+            None => self.batch as f64 * self.episode_steps.0 as f64,
         }
     }
 
-    /// The policy's parameters: the layers' weights and biases (and the Gaussian's log σ).
+    /// The policy's parameters: the layers' weights and biases (and the
+    /// Gaussian's log σ), or the table's entries.
     pub fn params(&self) -> f64 {
-        if self.hidden.is_empty() && matches!(self.env, EnvName::Mdp | EnvName::Stay) {
-            return 6.0; // a table of 3 states × 2 actions at most
+        if self.tabular {
+            return (self.obs_dim * self.outputs) as f64;
         }
-        let sizes: Vec<f64> = std::iter::once(self.obs_dim)
-            .chain(self.hidden.iter().copied())
-            .chain(std::iter::once(self.outputs))
-            .map(|n| n as f64)
-            .collect();
-        sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum::<f64>() + 1.0
+        network_params(self.obs_dim, &self.hidden, self.outputs) + 1.0
     }
 
     /// The estimated peak memory, by part.
@@ -136,67 +135,69 @@ impl Plan {
         let steps = self.max_batch_steps();
         let width: f64 = self.hidden.iter().map(|&w| w as f64).sum();
         let params = self.params();
-        let episodes_per_batch = match self.lockstep {
-            Some(_) => steps / self.min_episode_steps() as f64,
-            None => self.batch as f64,
-        };
+        let episodes_per_batch = self.max_batch_episodes();
         let mut batch = steps * (STEP_BYTES + STEP_WIDTH_BYTES * width);
         if self.per_episode_gradients {
             batch += 2.0 * 8.0 * params * episodes_per_batch;
         }
-        let min_batch_steps = match self.lockstep {
-            Some(l) => l.batch_steps as f64,
-            None => (self.batch * self.min_episode_steps()) as f64,
-        };
-        let by_budget = self.max_env_steps.map_or(f64::INFINITY, |m| (m as f64 / min_batch_steps).ceil());
+        let by_budget =
+            self.max_env_steps.map_or(f64::INFINITY, |m| (m as f64 / self.min_batch_steps()).ceil());
         let iterations = (self.iters as f64).min(by_budget);
         let record = iterations * (ITERATION_BYTES + EPISODE_BYTES * episodes_per_batch);
         let threads = self.lockstep.map_or(0.0, |l| l.threads as f64 * THREAD_BYTES);
         Footprint { batch, network: 8.0 * params * self.copies as f64, record, threads }
     }
 
-    /// Multiply-adds of one iteration's gradient passes, at most: a forward
-    /// and backward pass per step and pass, and an optimiser step per minibatch.
+    /// Multiply-adds of one iteration at most: the policy's forward pass on
+    /// every step sampled, the update's passes over the batch and its Adam
+    /// steps, and the value function's fit (see [`UpdateWork`]).
     pub fn work(&self) -> f64 {
-        let steps = self.max_batch_steps();
-        let params = self.params();
-        let updates = self.minibatch.map_or(1.0, |m| (steps / m as f64).ceil());
-        self.passes as f64 * (6.0 * steps * params + 10.0 * updates * params)
+        let (steps, params) = (self.max_batch_steps(), self.params());
+        let episodes = self.max_batch_episodes();
+        let u = &self.update;
+        let adam_steps = u.epochs as f64 * u.minibatch.map_or(1.0, |m| (steps / m as f64).ceil());
+        let value_adam = u.value_fit.map_or(0.0, |v| v.steps as f64 * v.params as f64);
+        let pairs = u.epochs as f64 * u.per_episode_pair * episodes * episodes * params;
+        let sampling = steps * params;
+        sampling
+            + u.pass_multiply_adds(steps, episodes, params)
+            + pairs
+            + ADAM * (adam_steps * params + value_adam)
     }
 
     /// Refuses the plan when its memory exceeds `budget` bytes or its
     /// iteration's work exceeds [`MAX_WORK`], naming the flag given that
     /// brings it over and the largest value that fits (`given` lists the
-    /// flags on the command line).
-    pub fn check(&self, budget: f64, given: &[&str]) -> Result<(), String> {
-        let need = self.footprint().bytes();
-        if need > budget {
-            return Err(self.over_memory(need, budget, given));
+    /// flags on the command line); else returns its footprint.
+    pub fn check(&self, budget: f64, given: &[&str]) -> Result<Footprint, String> {
+        let footprint = self.footprint();
+        if footprint.bytes() > budget {
+            return Err(self.over_memory(&footprint, budget, given));
         }
         let work = self.work();
         if work > MAX_WORK {
             return Err(self.over_work(work, given));
         }
-        Ok(())
+        Ok(footprint)
     }
 
-    fn over_memory(&self, need: f64, budget: f64, given: &[&str]) -> String {
+    fn over_memory(&self, footprint: &Footprint, budget: f64, given: &[&str]) -> String {
+        let need = footprint.bytes();
         let fits = |p: &Plan| p.footprint().bytes() <= budget;
+        let (need_text, budget_text) = sizes(need, budget);
         let over = format!(
-            "this run could need {} of memory ({}), over the memory budget of {} (--memory-budget)",
-            size(need),
-            self.parts(),
-            size(budget)
+            "this run could need {need_text} of memory ({}), over the memory budget of {budget_text} \
+             (--memory-budget)",
+            self.parts(footprint)
         );
+        // The flag whose share of the estimate is largest, among those a smaller value of which fits.
+        let share = |flag: &str| need - self.with(flag, self.lowest(flag)).footprint().bytes();
         let culprit = MEMORY_FLAGS
             .iter()
             .filter(|f| given.contains(f))
             .filter_map(|&flag| self.largest(flag, &fits).map(|v| (flag, v)))
             .filter(|(flag, v)| Some(*v) < self.value(flag))
-            .max_by(|a, b| {
-                let ratio = |(f, v): &(&str, usize)| self.value(f).unwrap_or(0) as f64 / (*v).max(1) as f64;
-                ratio(a).total_cmp(&ratio(b))
-            });
+            .max_by(|a, b| share(a.0).total_cmp(&share(b.0)));
         match culprit {
             Some((flag, v)) => format!(
                 "{} is not allowed: {over}; {}, or a larger --memory-budget",
@@ -229,18 +230,16 @@ impl Plan {
     fn over_work(&self, work: f64, given: &[&str]) -> String {
         let fits = |p: &Plan| p.work() <= MAX_WORK;
         let over = format!(
-            "one iteration could take {work:.1e} multiply-adds (passes over the batch: {}; steps per batch: up to \
+            "one iteration could take {work:.1e} multiply-adds (epochs over the batch: {}; steps per batch: up to \
              {}; parameters: {}), over the limit of {MAX_WORK:.0e}",
-            self.passes,
+            self.update.epochs,
             self.max_batch_steps(),
             self.params()
         );
         for &flag in WORK_FLAGS.iter().filter(|f| given.contains(f)) {
             let now = self.value(flag).unwrap_or(0);
             if flag == "--minibatch" {
-                let smallest = (now..=self.max_batch_steps() as usize)
-                    .find(|&m| fits(&Plan { minibatch: Some(m), ..self.clone() }));
-                if let Some(m) = smallest.filter(|&m| m > now) {
+                if let Some(m) = self.smallest_minibatch(&fits).filter(|&m| m > now) {
                     return format!("--minibatch {now} is not allowed: {over}; use --minibatch {m} or more");
                 }
             } else if let Some(v) = self.largest(flag, &fits).filter(|&v| v < now) {
@@ -250,27 +249,39 @@ impl Plan {
         format!("{over}: use fewer --epochs or --reuse, a smaller batch or network")
     }
 
+    /// The smallest minibatch at least the present one for which the plan
+    /// `fits`, if any (the work falls as the minibatch grows).
+    fn smallest_minibatch(&self, fits: &dyn Fn(&Plan) -> bool) -> Option<usize> {
+        let now = self.update.minibatch?;
+        let with =
+            |m: usize| Plan { update: UpdateWork { minibatch: Some(m), ..self.update }, ..self.clone() };
+        // One minibatch of the whole batch is as little work as minibatches go.
+        let (mut lo, mut hi) = (now, (self.max_batch_steps() as usize).max(now));
+        if fits(&with(lo)) {
+            return Some(lo);
+        }
+        if !fits(&with(hi)) {
+            return None;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(&with(mid)) { hi = mid } else { lo = mid }
+        }
+        Some(hi)
+    }
+
     /// What the estimate is made of, for the error.
-    fn parts(&self) -> String {
-        let f = self.footprint();
-        let parts = [
-            ("batches of up to {} steps", f.batch),
-            ("a network of {} parameters", f.network),
-            ("the record of every episode", f.record),
-            ("the threads' stacks", f.threads),
+    fn parts(&self, f: &Footprint) -> String {
+        let mut parts = vec![
+            (f.batch, format!("batches of up to {} steps", self.max_batch_steps())),
+            (f.network, format!("a network of {} parameters", self.params())),
+            (f.record, "the record of every episode".to_string()),
+            (f.threads, "the threads' stacks".to_string()),
+            (FIXED_BYTES, "the program".to_string()),
         ];
-        let mut parts: Vec<(String, f64)> = parts
-            .iter()
-            .filter(|(_, b)| *b > 0.0)
-            .map(|(what, b)| {
-                let what = what
-                    .replace("{} steps", &format!("{} steps", self.max_batch_steps()))
-                    .replace("{} parameters", &format!("{} parameters", self.params()));
-                (what, *b)
-            })
-            .collect();
-        parts.sort_by(|a, b| b.1.total_cmp(&a.1));
-        parts.iter().map(|(what, b)| format!("{} for {what}", size(*b))).collect::<Vec<_>>().join(", ")
+        parts.retain(|(b, _)| *b > 0.0);
+        parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+        parts.iter().map(|(b, what)| format!("{} for {what}", size(*b))).collect::<Vec<_>>().join(", ")
     }
 
     /// The value of a flag in this plan (the largest width for `--hidden`).
@@ -285,10 +296,29 @@ impl Plan {
             "--iters" => Some(self.iters),
             "--max-env-steps" => self.max_env_steps,
             "--hidden" => self.hidden.iter().copied().max(),
-            "--epochs" | "--reuse" => Some(self.passes),
-            "--minibatch" => self.minibatch,
+            "--epochs" | "--reuse" => Some(self.update.epochs),
+            "--minibatch" => self.update.minibatch,
             _ => None,
         }
+    }
+
+    /// The smallest value `flag` may take besides fitting: 1, or for
+    /// `--batch-steps` a step per group (the sampler's own rule).
+    fn lowest(&self, flag: &str) -> usize {
+        match (flag, self.lockstep) {
+            ("--batch-steps", Some(l)) => l.groups.max(1),
+            _ => 1,
+        }
+    }
+
+    /// The largest value `flag` may take besides fitting: its present one,
+    /// and for `--groups` at most the batch's steps (a step per group).
+    fn highest(&self, flag: &str) -> Option<usize> {
+        let now = self.value(flag)?;
+        Some(match (flag, self.lockstep) {
+            ("--groups", Some(l)) => now.min(l.batch_steps),
+            _ => now,
+        })
     }
 
     /// This plan with `flag` set to `v` (for `--hidden`, every layer at most `v` wide).
@@ -303,20 +333,20 @@ impl Plan {
             ("--iters", _) => p.iters = v,
             ("--max-env-steps", _) => p.max_env_steps = Some(v),
             ("--hidden", _) => p.hidden.iter_mut().for_each(|h| *h = (*h).min(v)),
-            ("--epochs" | "--reuse", _) => p.passes = v,
+            ("--epochs" | "--reuse", _) => p.update.epochs = v,
             _ => {}
         }
         p
     }
 
-    /// The largest value of `flag` at most its present one for which the
-    /// plan `fits`, if even 1 does (the estimate grows with each of these flags).
+    /// The largest value of `flag` between its lowest and its highest (see
+    /// above) for which the plan `fits`, if any (the estimates grow with
+    /// each of these flags).
     fn largest(&self, flag: &str, fits: &dyn Fn(&Plan) -> bool) -> Option<usize> {
-        let now = self.value(flag)?;
-        if !fits(&self.with(flag, 1)) {
+        let (mut lo, mut hi) = (self.lowest(flag), self.highest(flag)?);
+        if lo > hi || !fits(&self.with(flag, lo)) {
             return None;
         }
-        let (mut lo, mut hi) = (1, now);
         if fits(&self.with(flag, hi)) {
             return Some(hi);
         }
@@ -326,6 +356,16 @@ impl Plan {
         }
         Some(lo)
     }
+}
+
+/// Weights and biases of a network of these sizes.
+fn network_params(inputs: usize, hidden: &[usize], outputs: usize) -> f64 {
+    let sizes: Vec<f64> = std::iter::once(inputs)
+        .chain(hidden.iter().copied())
+        .chain(std::iter::once(outputs))
+        .map(|n| n as f64)
+        .collect();
+    sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
 }
 
 /// Flags whose values the memory estimate grows with.
@@ -348,6 +388,19 @@ fn join(widths: &[usize]) -> String {
 
 /// Bytes in binary units, e.g. `1.5 GiB`.
 pub fn size(bytes: f64) -> String {
+    size_with(bytes, 1)
+}
+
+/// `need` and `budget` in binary units, with as many decimals as it takes
+/// to tell them apart (the exact bytes if none do).
+fn sizes(need: f64, budget: f64) -> (String, String) {
+    (1..=3)
+        .map(|d| (size_with(need, d), size_with(budget, d)))
+        .find(|(a, b)| a != b)
+        .unwrap_or_else(|| (format!("{need:.0} bytes"), format!("{budget:.0} bytes")))
+}
+
+fn size_with(bytes: f64, decimals: usize) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut value = bytes;
     let mut unit = 0;
@@ -355,18 +408,26 @@ pub fn size(bytes: f64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{value:.0} bytes") } else { format!("{value:.1} {}", units[unit]) }
+    if unit == 0 { format!("{value:.0} bytes") } else { format!("{value:.decimals$} {}", units[unit]) }
 }
 
-/// The default memory budget: half the machine's memory, read from
-/// `/proc/meminfo`, or 2 GiB where it cannot be read (in the browser, half
-/// of what a 32-bit WebAssembly module can address).
+/// The default memory budget: half the memory the process may use, the
+/// machine's (`/proc/meminfo`) or its control group's limit if lower
+/// (`/sys/fs/cgroup/memory.max`), or 2 GiB where neither can be read (in the
+/// browser, half of what a 32-bit WebAssembly module can address).
 pub fn default_budget() -> f64 {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|text| {
         let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib * 1024.0)
     });
+    // "max" when the group has no limit.
+    let group = read("/sys/fs/cgroup/memory.max").and_then(|text| text.trim().parse::<f64>().ok());
+    let total = match (machine, group) {
+        (Some(m), Some(g)) => Some(m.min(g)),
+        (m, g) => m.or(g),
+    };
     total.map_or(2.0 * 1024.0 * MIB, |t| t / 2.0)
 }
 
@@ -375,7 +436,9 @@ pub fn parse_size(s: &str) -> Result<f64, String> {
     let err =
         || format!("'{s}' is not allowed: use a size such as 512M, 4G or 1.5G (K, M, G, T: powers of 1024)");
     let t = s.trim();
-    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
+    let lower = t.to_ascii_lowercase();
+    let unit = if lower.ends_with("ib") { 2 } else { usize::from(lower.ends_with('b')) };
+    let t = &t[..t.len() - unit];
     let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (&t[..t.len() - 1], 1024.0),
         Some('M') => (&t[..t.len() - 1], MIB),
@@ -384,7 +447,7 @@ pub fn parse_size(s: &str) -> Result<f64, String> {
         _ => (t, 1.0),
     };
     match number.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x * scale >= 1.0 => Ok(x * scale),
+        Ok(x) if x > 0.0 && (x * scale).is_finite() && x * scale >= 1.0 => Ok(x * scale),
         _ => Err(err()),
     }
 }
@@ -393,40 +456,56 @@ pub fn parse_size(s: &str) -> Result<f64, String> {
 mod tests {
     use super::*;
 
+    const ONE_PASS: UpdateWork = UpdateWork::ONE_PASS;
+
     fn plan() -> Plan {
         Plan {
-            env: EnvName::Cartpole,
+            tabular: false,
             obs_dim: 4,
             outputs: 2,
             hidden: vec![32, 32],
+            episode_steps: (CARTPOLE_MIN_STEPS, 500),
             batch: 32,
             lockstep: None,
             iters: 200,
             max_env_steps: None,
             copies: 6,
             per_episode_gradients: false,
-            passes: 1,
-            minibatch: None,
+            update: ONE_PASS,
         }
+    }
+
+    fn lockstep(batch_steps: usize, envs: usize, groups: usize) -> Plan {
+        Plan { lockstep: Some(Lockstep { batch_steps, envs, groups, threads: 2 }), iters: 10, ..plan() }
+    }
+
+    fn epochs(epochs: usize, minibatch: Option<usize>) -> Plan {
+        Plan { update: UpdateWork { epochs, minibatch, ..ONE_PASS }, ..plan() }
     }
 
     #[test]
     fn sizes_parse_and_print() {
         assert_eq!(parse_size("4G").unwrap(), 4.0 * 1024.0 * MIB);
+        assert_eq!(parse_size("4gb").unwrap(), 4.0 * 1024.0 * MIB);
         assert_eq!(parse_size("1.5GiB").unwrap(), 1.5 * 1024.0 * MIB);
         assert_eq!(parse_size("512m").unwrap(), 512.0 * MIB);
         assert_eq!(parse_size("1000").unwrap(), 1000.0);
-        for bad in ["", "0", "-1G", "NaN", "infG", "4X", "G", "0.1"] {
+        assert_eq!(parse_size("1000b").unwrap(), 1000.0);
+        for bad in ["", "0", "-1G", "NaN", "infG", "4X", "G", "0.1", "1e300T", "1e308K", "b"] {
             assert!(parse_size(bad).unwrap_err().contains(&format!("'{bad}'")), "{bad}");
         }
         assert_eq!(size(1536.0 * MIB), "1.5 GiB");
         assert_eq!(size(100.0), "100 bytes");
+        // A need just over the budget never reads as equal to it.
+        assert_eq!(sizes(64.0 * MIB + 1000.0, 64.0 * MIB), ("64.001 MiB".into(), "64.000 MiB".into()));
+        assert_eq!(sizes(64.0 * MIB + 1.0, 64.0 * MIB), ("67108865 bytes".into(), "67108864 bytes".into()));
     }
 
     #[test]
     fn the_network_counts_weights_biases_and_log_std() {
         // 4·32 + 32 + 32·32 + 32 + 32·2 + 2, and log σ.
         assert_eq!(plan().params(), 1283.0);
+        assert_eq!(Plan { tabular: true, obs_dim: 3, outputs: 2, hidden: vec![], ..plan() }.params(), 6.0);
     }
 
     #[test]
@@ -437,6 +516,7 @@ mod tests {
         let largest = p.largest("--batch", &|q: &Plan| q.footprint().bytes() <= budget).unwrap();
         assert!(e.starts_with("--batch 1000000 is not allowed"), "{e}");
         assert!(e.contains(&format!("use --batch {largest} or less")), "{e}");
+        assert!(e.contains("32.0 MiB for the program"), "{e}");
         assert!(p.with("--batch", largest).check(budget, &["--batch"]).is_ok());
         assert!(p.with("--batch", largest + 1).check(budget, &["--batch"]).is_err());
         // Not given: the budget is named.
@@ -444,12 +524,90 @@ mod tests {
     }
 
     #[test]
+    fn the_refusal_names_the_flag_with_the_largest_share() {
+        let budget = 2048.0 * MIB;
+        // Either flag could be cut to fit (the other to 1); the environments'
+        // last episodes (1000 × 500 steps) hold more of the estimate than the
+        // batch's 300 000 steps, though a cut of --batch-steps would be the
+        // smaller in proportion.
+        let p = lockstep(300_000, 1_000, 1);
+        let e = p.check(budget, &["--batch-steps", "--envs"]).unwrap_err();
+        assert!(e.starts_with("--envs 1000 is not allowed"), "{e}");
+        let p = lockstep(700_000, 200, 1);
+        let e = p.check(budget, &["--batch-steps", "--envs"]).unwrap_err();
+        assert!(e.starts_with("--batch-steps 700000 is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn the_largest_groups_and_smallest_batch_steps_offered_keep_a_step_per_group() {
+        let budget = 1024.0 * MIB;
+        let fits = |q: &Plan| q.footprint().bytes() <= budget;
+        // Without the rule, more groups than the batch's 50 steps would fit.
+        let p = lockstep(50, 1, 1_000_000);
+        let e = p.check(budget, &["--groups"]).unwrap_err();
+        let v = p.largest("--groups", &fits).unwrap();
+        assert!(v <= 50, "{v}");
+        assert!(e.contains(&format!("use --groups {v} or less")), "{e}");
+        // A batch of fewer steps than groups is never offered.
+        let p = lockstep(10_000_000, 10, 1_000);
+        let v = p.largest("--batch-steps", &fits);
+        assert!(v.is_none_or(|v| v >= 1_000), "{v:?}");
+    }
+
+    #[test]
+    fn huge_settings_are_estimated_without_overflow() {
+        let p = Plan { batch: usize::MAX, iters: usize::MAX, max_env_steps: Some(usize::MAX), ..plan() };
+        assert!(p.footprint().bytes() > 1e20);
+        assert!(p.check(1e30, &["--batch"]).is_err());
+        let p = lockstep(usize::MAX, usize::MAX, usize::MAX);
+        assert!(p.check(1e30, &["--batch-steps", "--envs", "--groups"]).is_err());
+    }
+
+    #[test]
     fn the_work_bound_names_epochs_and_minibatch() {
-        let p = Plan { passes: 1_000_000, minibatch: Some(64), ..plan() };
+        let p = epochs(1_000_000, Some(64));
         let e = p.check(f64::INFINITY, &["--epochs"]).unwrap_err();
         assert!(e.starts_with("--epochs 1000000 is not allowed"), "{e}");
-        let p = Plan { passes: 5_000, minibatch: Some(1), ..plan() };
+        let p = epochs(5_000, Some(1));
         let e = p.check(f64::INFINITY, &["--minibatch"]).unwrap_err();
-        assert!(e.starts_with("--minibatch 1 is not allowed") && e.contains("or more"), "{e}");
+        let m = p.smallest_minibatch(&|q: &Plan| q.work() <= MAX_WORK).unwrap();
+        assert!(
+            e.starts_with("--minibatch 1 is not allowed") && e.contains(&format!("--minibatch {m} or more"))
+        );
+        assert!(
+            Plan { update: UpdateWork { minibatch: Some(m), ..p.update }, ..p.clone() }.work() <= MAX_WORK
+        );
+        assert!(
+            Plan { update: UpdateWork { minibatch: Some(m - 1), ..p.update }, ..p.clone() }.work() > MAX_WORK
+        );
+    }
+
+    #[test]
+    fn the_smallest_minibatch_is_found_by_halving_even_for_a_huge_batch() {
+        // A linear search over a batch of 5·10¹¹ steps would not end.
+        let p = Plan { batch: 1_000_000_000, ..epochs(1, Some(1)) };
+        let e = p.check(f64::INFINITY, &["--minibatch"]).unwrap_err();
+        assert!(
+            e.starts_with("one iteration could take") || e.starts_with("--minibatch 1 is not allowed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_work_counts_every_pass_of_the_update_and_the_value_fit() {
+        let p = plan();
+        let (steps, params) = (32.0 * 500.0, p.params());
+        // Sampling's forward pass (1 multiply-add per parameter and step), a
+        // forward and backward pass (3), and one Adam step.
+        assert_eq!(p.work(), 4.0 * steps * params + ADAM * params);
+        let more = Plan { update: UpdateWork { besides: 2.0, ..ONE_PASS }, ..p.clone() };
+        assert_eq!(more.work() - p.work(), 3.0 * 2.0 * steps * params);
+        let v = network_params(4, &[32, 32], 1);
+        let value = ValueFitWork { params: v as usize, steps: 20, minibatch: 64 };
+        let fitted = Plan { update: UpdateWork { value_fit: Some(value), ..ONE_PASS }, ..p.clone() };
+        assert_eq!(fitted.work() - p.work(), v * (2.0 * (steps + 32.0) + 20.0 * (3.0 * 64.0 + ADAM)));
+        // The optimal baseline's sums over pairs of the batch's 32 episodes.
+        let pairs = Plan { update: UpdateWork { per_episode_pair: 2.0, ..ONE_PASS }, ..p.clone() };
+        assert_eq!(pairs.work() - p.work(), 2.0 * 32.0 * 32.0 * params);
     }
 }

@@ -3,7 +3,7 @@
 //! a Web Worker between frames. Both read the same summary.
 
 use crate::args::{EnvName, TrainArgs};
-use crate::bounds::{self, Lockstep, Plan};
+use crate::bounds::{self, Lockstep, Plan, UpdateWork};
 use crate::defaults::{self, run_defaults};
 use crate::registry::{algorithms, find};
 use pg_core::clock::Stopwatch;
@@ -182,6 +182,8 @@ pub struct Session {
     eval_interval: Option<usize>,
     /// The estimated peak memory in bytes (see [`bounds`]).
     memory_estimate: f64,
+    /// The estimated multiply-adds of one iteration at most (see [`bounds`]).
+    work_estimate: f64,
     clock: Stopwatch,
     drawn: u64,
     /// Why the run stopped early, if it did.
@@ -246,8 +248,10 @@ impl Session {
         let normalize_advantages = args.normalize_advantages.unwrap_or(d.normalize_advantages);
         context.normalize_advantages = normalize_advantages;
         let batched = !tabular && !args.per_step_gradient && weighs_steps;
-        let plan = plan(args, &algo, &settings, &config, &hidden, weighs_steps);
-        plan.check(args.memory_budget.unwrap_or_else(bounds::default_budget), &given_run_flags(args))?;
+        let lockstep = lockstep(args)?;
+        let plan = plan(args, &algo, &context, &config, &hidden, lockstep)?;
+        let footprint =
+            plan.check(args.memory_budget.unwrap_or_else(bounds::default_budget), &given_run_flags(args))?;
         let clock = Stopwatch::start();
         let init_rng = &mut substream(args.seed, 1_000);
         let err = |e: PgError| e.to_string();
@@ -257,20 +261,12 @@ impl Session {
         let mut vectorised = None;
         let stepper: Box<dyn Stepper> = match (args.env, &algo.build) {
             (EnvName::Cartpole, Build::Estimator(e)) if args.batch_steps.is_some() => {
-                let lockstep = e.lockstep.ok_or("--batch-steps needs chapter 7's sampler")?;
-                let steps = args.batch_steps.unwrap_or(1);
-                let defaults = VecConfig::reward_to_go(steps);
-                let groups = args.groups.unwrap_or(defaults.groups);
-                if steps < groups {
-                    return Err(format!(
-                        "--batch-steps {steps} is not allowed with {groups} groups (--groups): use at least one \
-                         step per group, {groups} or more"
-                    ));
-                }
+                let weights = e.lockstep.ok_or("--batch-steps needs chapter 7's sampler")?;
+                let l = lockstep.ok_or("--batch-steps needs chapter 7's sampler")?;
                 let vec_config = VecConfig {
-                    groups,
-                    envs: args.envs.unwrap_or(defaults.envs),
-                    weighting: match lockstep(&context)? {
+                    groups: l.groups,
+                    envs: l.envs,
+                    weighting: match weights(&context)? {
                         Weights::Return => Weighting::Return,
                         Weights::RewardToGo(gamma) => Weighting::RewardToGo(gamma),
                     },
@@ -279,7 +275,7 @@ impl Session {
                     lr,
                     iters: config.iters,
                     max_env_steps: config.max_env_steps,
-                    ..defaults
+                    ..VecConfig::reward_to_go(l.batch_steps)
                 };
                 let policy = Categorical::mlp(4, &hidden, 2, init_rng);
                 let run = VecLoop::new(&vec_config).map_err(err)?;
@@ -326,7 +322,7 @@ impl Session {
             (EnvName::Stay, Build::Estimator(e)) => {
                 let update = adam(e, &context, lr, (e.tabular)(&context)?)?;
                 let (env, policy, run, batch) =
-                    (Stay::with_limit(1000), TabularSoftmax::new(1, 2), new_loop()?, config.batch);
+                    (Stay::with_limit(STAY_LIMIT), TabularSoftmax::new(1, 2), new_loop()?, config.batch);
                 Box::new(Fit { env, policy, update, run, batch, draws: no_frames })
             }
         };
@@ -348,7 +344,8 @@ impl Session {
             batched,
             vectorised,
             eval_interval,
-            memory_estimate: plan.footprint().bytes(),
+            memory_estimate: footprint.bytes(),
+            work_estimate: plan.work(),
             clock,
             drawn: 0,
             stopped: None,
@@ -415,6 +412,16 @@ impl Session {
             self.step()?;
         }
         Ok(())
+    }
+
+    /// The run's estimated peak memory in bytes (see [`bounds`]).
+    pub fn memory_estimate(&self) -> f64 {
+        self.memory_estimate
+    }
+
+    /// The estimated multiply-adds of one iteration at most (see [`bounds`]).
+    pub fn work_estimate(&self) -> f64 {
+        self.work_estimate
     }
 
     /// What the run measured so far.
@@ -485,6 +492,7 @@ impl Session {
             "sustained_at_steps": self.eval_interval.and_then(|_| sustained_at(log, PENDULUM_EVAL_TARGET)),
             "stopped": self.stopped,
             "memory_estimate_bytes": self.memory_estimate.round(),
+            "work_estimate_per_iteration": self.work_estimate,
             "solved_threshold": self.threshold(),
             "solved_at_steps": solved.map(|e| e.env_steps),
             "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -743,50 +751,70 @@ fn whole_batches(steps: usize, config: &TrainConfig) -> usize {
     steps.div_ceil(batch_steps) * batch_steps
 }
 
+/// The time limit of `--env stay`'s episodes.
+const STAY_LIMIT: usize = 1000;
+
+/// Chapter 7's sampler, if `--batch-steps` asks for it: the batch's steps,
+/// environments, groups (at most one per step) and threads.
+fn lockstep(args: &TrainArgs) -> Result<Option<Lockstep>, String> {
+    let Some(batch_steps) = args.batch_steps else { return Ok(None) };
+    let d = VecConfig::reward_to_go(batch_steps);
+    let groups = args.groups.unwrap_or(d.groups);
+    if batch_steps < groups {
+        return Err(format!(
+            "--batch-steps {batch_steps} is not allowed with {groups} groups (--groups): use at least one step \
+             per group, {groups} or more"
+        ));
+    }
+    Ok(Some(Lockstep {
+        batch_steps,
+        envs: args.envs.unwrap_or(d.envs),
+        groups,
+        threads: if cfg!(target_arch = "wasm32") { 1 } else { threads(args) },
+    }))
+}
+
 /// What the run's footprint depends on (see [`bounds`]), from its resolved settings.
 fn plan(
     args: &TrainArgs,
     algo: &Algorithm,
-    settings: &[(&'static str, Value)],
+    context: &Context,
     config: &TrainConfig,
     hidden: &[usize],
-    weighs_steps: bool,
-) -> Plan {
-    let setting = |key: &str| settings.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_u64());
-    let lockstep = args.batch_steps.map(|batch_steps| {
-        let d = VecConfig::reward_to_go(batch_steps);
-        Lockstep {
-            batch_steps,
-            envs: args.envs.unwrap_or(d.envs),
-            groups: args.groups.unwrap_or(d.groups),
-            threads: if cfg!(target_arch = "wasm32") { 1 } else { threads(args) },
+    lockstep: Option<Lockstep>,
+) -> Result<Plan, String> {
+    let (copies, update) = match &algo.build {
+        Build::Update(u) => (14, (u.work)(context)?),
+        // The estimator's gradient; with `Reuse`, U of them, then two
+        // forward passes for the KL and one for the effective sample size.
+        Build::Estimator(e) => {
+            let one = (e.work)(context)?;
+            match e.reuse.map(|r| r(context)).transpose()? {
+                None => (6, one),
+                Some(steps) => (8, UpdateWork { epochs: steps, besides: one.besides + 1.0, ..one }),
+            }
         }
-    });
-    let copies = match &algo.build {
-        Build::Update(_) => 14,
-        Build::Estimator(e) if e.reuse.is_some() => 8,
-        Build::Estimator(_) => 6,
     };
-    let (obs_dim, outputs) = match args.env {
-        EnvName::Cartpole => (4, 2),
-        EnvName::Pendulum => (3, 1),
-        EnvName::Mdp => (3, 2),
-        EnvName::Stay => (1, 2),
+    let (outputs, episode_steps) = match args.env {
+        EnvName::Cartpole => (2, (bounds::CARTPOLE_MIN_STEPS, pg_core::env::CARTPOLE_MAX_STEPS)),
+        EnvName::Pendulum => (1, (pg_core::env::PENDULUM_MAX_STEPS, pg_core::env::PENDULUM_MAX_STEPS)),
+        EnvName::Mdp => (2, (1, TabularMdp::three_state().horizon())),
+        EnvName::Stay => (2, (1, STAY_LIMIT)),
     };
-    Plan {
-        env: args.env,
-        obs_dim,
+    Ok(Plan {
+        tabular: context.tabular,
+        obs_dim: context.obs_dim,
         outputs,
-        hidden: if defaults::tabular(args.env) { vec![] } else { hidden.to_vec() },
+        hidden: if context.tabular { vec![] } else { hidden.to_vec() },
+        episode_steps,
         batch: config.batch,
         lockstep,
         iters: config.iters,
         max_env_steps: config.max_env_steps,
         copies,
-        per_episode_gradients: !weighs_steps,
-        passes: setting("reuse").or(setting("epochs")).map_or(1, |n| n as usize),
-        minibatch: setting("minibatch").map(|n| n as usize),
-    }
+        per_episode_gradients: !defaults::weighs_steps(algo, context),
+        update,
+    })
 }
 
 /// The flags on the command line among those the run's footprint depends on.

@@ -1,13 +1,16 @@
 //! `pg train`'s command line, fuzzed: argument vectors built from its real
 //! flags (valid flags with values that include 0, negatives, NaN, infinities,
 //! huge numbers, empty text and Unicode; unknown flags; repeated flags;
-//! flags of other algorithms). Each is parsed, built into a run under a
-//! memory budget of [`BUDGET_MIB`], and stepped until a short step budget is
-//! spent. Every case either runs to its budget or is refused with a message
-//! that names a flag; none panics, and none outgrows the memory budget: the
-//! test process runs under an operating-system limit on its data of the
-//! budget plus the harness's own share, so a run that did would fail to
-//! allocate and abort the test.
+//! flags of other algorithms). Each is parsed and built into a run as given
+//! (a case that gives no `--memory-budget` gets the harness's, [`BUDGET_MIB`])
+//! and stepped for a few iterations. Every case either runs, stopping by
+//! itself at its own `--iters` and `--max-env-steps`, or is refused with a
+//! message that names a flag of the real set or the argument at fault
+//! (clap's closing "try '--help'" does not count); none panics, and none
+//! outgrows the memory budget: the test process runs under an
+//! operating-system limit on its data of the budget plus the harness's own
+//! share, so a run that did would fail to allocate and abort the test. A
+//! run accepted under a larger budget of its own is built but not stepped.
 //!
 //! The test command runs 300 cases; `scripts/fuzz-train.sh` runs thousands.
 
@@ -18,14 +21,14 @@ use proptest::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
-/// The memory budget of every run, in MiB.
+/// The memory budget of a run that gives none, in MiB.
 const BUDGET_MIB: u64 = 256;
 /// What the harness (proptest, the test runner) may take besides a run.
 const HARNESS_MIB: u64 = 128;
-/// Environment steps after which a run is stopped (it stops after the
-/// iteration that reaches them).
+/// The harness stops a run after the iteration that reaches this many
+/// environment steps, or after [`ITERATION_BUDGET`] iterations, whatever its
+/// own budgets (which are checked as far as the harness steps it).
 const STEP_BUDGET: usize = 3_000;
-/// Iterations after which a run must have stopped.
 const ITERATION_BUDGET: usize = 3;
 
 /// Values tried for every flag that takes one.
@@ -64,6 +67,9 @@ const VALUES: &[&str] = &[
     "1G",
     "1K",
 ];
+
+/// Budgets (`--max-env-steps`, `--iters`), mostly within the harness's few iterations.
+const BUDGETS: &[&str] = &["1", "2", "1", "2", "4", "64", "500", "2999", "0", "-1", "1e308", "99999999999"];
 
 /// Values a user might well give.
 const PLAUSIBLE: &[&str] =
@@ -107,9 +113,14 @@ fn argv() -> impl Strategy<Value = Vec<String>> {
     );
     let algos: Vec<String> = pg_play::registry::algorithms().iter().map(|a| a.name.to_string()).collect();
     let algo = proptest::option::of(proptest::sample::select(algos));
-    (algo, proptest::collection::vec(item, 0..6)).prop_map(|(algo, items)| {
+    // Two cases in five also set a budget of their own, which the run must keep to.
+    let budget = proptest::option::weighted(0.4, (proptest::bool::ANY, proptest::sample::select(BUDGETS)));
+    (algo, proptest::collection::vec(item, 0..6), budget).prop_map(|(algo, items, budget)| {
         let mut argv: Vec<String> = algo.map(|a| vec!["--algo".to_string(), a]).unwrap_or_default();
         argv.extend(items.into_iter().flatten());
+        if let Some((steps, value)) = budget {
+            argv.extend([if steps { "--max-env-steps" } else { "--iters" }.to_string(), value.to_string()]);
+        }
         argv
     })
 }
@@ -129,37 +140,60 @@ fn limit_memory() {
 
 /// Runs one case; `Err` says what went wrong.
 fn case(argv: &[String]) -> Result<(), String> {
-    let parsed = RunLine::try_parse_from_args(argv);
-    let mut args = match parsed {
+    let mut args = match pg_play::args::parse_args(argv) {
         Ok(args) => args,
-        Err(e) if e.contains("--") => return tell("parse", &e),
-        Err(e) => return Err(format!("a refusal that names no flag: {e}")),
+        Err(e) => return refused("parse", &e, argv),
     };
-    // The harness's budgets: at most the memory budget and a short run.
     let budget = (BUDGET_MIB * 1024 * 1024) as f64;
-    args.memory_budget = Some(args.memory_budget.map_or(budget, |b| b.min(budget)));
-    args.iters = Some(args.iters.map_or(ITERATION_BUDGET, |n| n.min(ITERATION_BUDGET)));
-    args.max_env_steps = Some(args.max_env_steps.map_or(STEP_BUDGET, |n| n.min(STEP_BUDGET)));
+    if args.memory_budget.is_none() {
+        args.memory_budget = Some(budget);
+    }
     let mut session = match Session::new(&args) {
         Ok(s) => s,
-        Err(e) if e.contains("--") => return tell("build", &e),
-        Err(e) => return Err(format!("a refusal that names no flag: {e}")),
+        Err(e) => return refused("build", &e, argv),
     };
+    if session.memory_estimate() > budget {
+        return tell("accepted under its own --memory-budget, not stepped", &args_text(argv));
+    }
+    let (iters, max_steps) = (session.config().iters, session.config().max_env_steps);
     let mut iterations = 0;
-    while !session.finished() {
+    while !session.finished() && iterations < ITERATION_BUDGET && session.log().env_steps() < STEP_BUDGET {
         if let Err(e) = session.step() {
-            return if e.contains("--") {
-                tell("stop", &e)
-            } else {
-                Err(format!("a stop that names no flag: {e}"))
-            };
+            return refused("stop", &e, argv);
         }
         iterations += 1;
-        if iterations > ITERATION_BUDGET {
-            return Err(format!("ran past its {ITERATION_BUDGET} iterations"));
+        let steps = session.log().env_steps();
+        let spent = iterations >= iters || max_steps.is_some_and(|m| steps >= m);
+        if spent && !session.finished() {
+            return Err(format!(
+                "ran on past its budget: {iterations} of {iters} iterations, {steps} of {max_steps:?} steps"
+            ));
         }
     }
     tell("ran", &format!("{} steps", session.log().env_steps()))
+}
+
+/// A refusal, which must name a flag of the real set or quote an argument of `argv`.
+fn refused(outcome: &str, message: &str, argv: &[String]) -> Result<(), String> {
+    // clap ends its errors with "For more information, try '--help'."
+    let text = message.replace("'--help'", "");
+    let names_flag = flags().iter().any(|(flag, _, _)| mentions(&text, flag));
+    let quotes_argument = argv.iter().any(|a| text.contains(&format!("'{a}'")));
+    if names_flag || quotes_argument {
+        tell(outcome, message)
+    } else {
+        Err(format!("a refusal ({outcome}) that names no flag and no argument: {message}"))
+    }
+}
+
+/// Whether `text` names `flag` itself (not a longer flag it begins).
+fn mentions(text: &str, flag: &str) -> bool {
+    text.match_indices(flag)
+        .any(|(at, _)| !text[at + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+fn args_text(argv: &[String]) -> String {
+    argv.join(" ")
 }
 
 /// A case that went as allowed; with `PG_FUZZ_VERBOSE` set, prints its
@@ -169,17 +203,6 @@ fn tell(outcome: &str, detail: &str) -> Result<(), String> {
         eprintln!("FUZZ {outcome}: {}", detail.lines().next().unwrap_or(""));
     }
     Ok(())
-}
-
-trait ParseArgs {
-    fn try_parse_from_args(argv: &[String]) -> Result<pg_play::args::TrainArgs, String>;
-}
-
-impl ParseArgs for RunLine {
-    fn try_parse_from_args(argv: &[String]) -> Result<pg_play::args::TrainArgs, String> {
-        use clap::Parser;
-        RunLine::try_parse_from(argv).map(|l| l.args).map_err(|e| e.render().to_string())
-    }
 }
 
 fn cases() -> u32 {

@@ -151,6 +151,7 @@ const HALF: Algorithm = Algorithm {
         reuse: None,
         weighs_steps: |_| true,
         lockstep: Some(|_| Ok(Weights::RewardToGo(0.5))),
+        work: pg_likelihood_ratio::registry::one_pass,
     }),
 };
 
@@ -200,8 +201,22 @@ fn every_algorithm_and_variant_takes_a_step_on_every_environment() {
                 match build(&line) {
                     Ok(mut session) => {
                         assert!(network, "{line}: a constrained update on a tabular policy");
+                        let before = pg_core::policy::multiply_adds();
                         let stats = session.step().unwrap_or_else(|e| panic!("{line}: {e}"));
                         assert!(stats.env_steps > 0, "{line}");
+                        // The iteration's network passes, within the bound checked before it
+                        // started; on Pendulum, whose episodes all reach its time limit, the
+                        // bound is the batch's own (less what goes uncounted: Adam, a line
+                        // search's unused steps).
+                        let counted = pg_core::policy::multiply_adds() - before;
+                        let estimate = session.work_estimate();
+                        assert!(counted <= estimate, "{line}: {counted:e} multiply-adds, over {estimate:e}");
+                        if env == "pendulum" {
+                            assert!(
+                                counted >= 0.9 * estimate,
+                                "{line}: {counted:e} multiply-adds of {estimate:e}"
+                            );
+                        }
                     }
                     Err(e) => assert!(!network && e.contains("network policy"), "{line}: {e}"),
                 }

@@ -320,6 +320,18 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<Vec<f64>>) -> R) -> R {
     })
 }
 
+thread_local! {
+    static MULTIPLY_ADDS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// The multiply-adds of this thread's network passes so far, counted per
+/// parameter and row: 1 for a forward pass, 2 for a backward pass or a
+/// Jacobian-vector product. The work an update declares (chapter 6's
+/// `Setup::work`) is tested against this count.
+pub fn multiply_adds() -> f64 {
+    MULTIPLY_ADDS.with(|c| c.get())
+}
+
 /// The shape of an MLP; its parameters live in the owning policy's flat vector.
 ///
 /// Layout, layer by layer: the weight matrix (`out x in`, row-major), then the bias.
@@ -352,6 +364,12 @@ impl Mlp {
         *self.sizes.last().expect("an MLP has an output layer")
     }
 
+    /// Adds `per_param` multiply-adds per parameter for each of `rows` rows to [`multiply_adds`].
+    fn count(&self, rows: usize, per_param: f64) {
+        let work = per_param * rows as f64 * self.num_params() as f64;
+        MULTIPLY_ADDS.with(|c| c.set(c.get() + work));
+    }
+
     /// The number of parameters.
     pub fn num_params(&self) -> usize {
         self.sizes.windows(2).map(|w| w[1] * (w[0] + 1)).sum()
@@ -377,6 +395,7 @@ impl Mlp {
     /// Runs the network; `acts` receives every layer's output (input first)
     /// for a later `backward`. Returns the output.
     pub fn forward<'a>(&self, params: &[f64], x: &[f64], acts: &'a mut Vec<Vec<f64>>) -> &'a [f64] {
+        self.count(1, 1.0);
         debug_assert_eq!(params.len(), self.num_params());
         let layers = self.sizes.len() - 1;
         // The buffers of an earlier call are reused: nothing is allocated once they have grown.
@@ -406,6 +425,7 @@ impl Mlp {
     /// Adds `d output / d params` contracted with `grad_out` to `grad`
     /// (that is, the vector-Jacobian product), using the activations of `forward`.
     pub fn backward(&self, params: &[f64], acts: &[Vec<f64>], grad_out: &[f64], grad: &mut [f64]) {
+        self.count(1, 2.0);
         let layers = self.sizes.len() - 1;
         // Offsets of each layer's block in the flat vector.
         let mut offsets = Vec::with_capacity(layers);
@@ -495,6 +515,7 @@ impl Mlp {
     /// Neither packs the operands, which makes a matrix product fast only on
     /// large batches.
     pub fn forward_append_few(&self, transposed: &[f64], x: ArrayView2<'_, f64>, batch: &mut MlpBatch) {
+        self.count(x.nrows(), 1.0);
         let (first, n) = batch.push_inputs(&self.sizes, x);
         let layers = self.sizes.len() - 1;
         for l in 0..layers {
@@ -527,6 +548,7 @@ impl Mlp {
         grad_out: ArrayView2<'_, f64>,
         grad: &mut [f64],
     ) {
+        self.count(grad_out.nrows(), 2.0);
         let layers = self.sizes.len() - 1;
         let rows = grad_out.nrows();
         assert_eq!(rows, batch.rows, "one output gradient per row of the forward pass");
@@ -566,6 +588,7 @@ impl Mlp {
     /// layer: Żₗ₊₁ = Aₗ Ẇₗᵀ + Ȧₗ Wₗᵀ + ḃₗ, and Ȧₗ₊₁ = (1 − Aₗ₊₁²) ⊙ Żₗ₊₁
     /// through tanh (the inputs do not move: Ȧ₀ = 0).
     pub fn jvp_batch(&self, params: &[f64], batch: &MlpBatch, tangent: &[f64]) -> Array2<f64> {
+        self.count(batch.rows, 2.0);
         let layers = self.sizes.len() - 1;
         let rows = batch.rows;
         let mut moved: Option<Array2<f64>> = None;

@@ -21,7 +21,7 @@ mod tabular;
 pub use bernoulli::Bernoulli;
 pub use categorical::Categorical;
 pub use gaussian::Gaussian;
-pub use mlp::{Mlp, MlpBatch};
+pub use mlp::{Mlp, MlpBatch, multiply_adds};
 pub use tabular::TabularSoftmax;
 
 /// A stochastic policy with a flat parameter vector.
