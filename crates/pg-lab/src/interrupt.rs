@@ -58,17 +58,28 @@ pub fn finish() {
     std::mem::forget(writing());
 }
 
-/// Removes `dir`, which the main thread may still be writing into: a few
-/// tries, until it is gone.
+/// Removes `dir`, which the main thread may still be writing into (and so
+/// create again): until it has stayed away for [`QUIET`], which it does
+/// once the main thread stops writing (it waits on [`writing`] before its
+/// next step), or for at most [`PATIENCE`].
 fn remove_dir(dir: &std::path::Path) {
-    for _ in 0..100 {
-        match std::fs::remove_dir_all(dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => continue,
-            _ if dir.exists() => continue,
-            _ => return,
+    let started = std::time::Instant::now();
+    let mut gone_since = None;
+    while started.elapsed() < PATIENCE {
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(dir);
+            gone_since = None;
+        } else if gone_since.get_or_insert_with(std::time::Instant::now).elapsed() >= QUIET {
+            return;
         }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// How long a removed directory must stay away before the handler exits.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long the handler tries at most.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

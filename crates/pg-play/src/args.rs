@@ -4,7 +4,7 @@
 
 use crate::defaults;
 use clap::builder::{PossibleValue, PossibleValuesParser};
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, CommandFactory, Parser, ValueEnum};
 use std::path::PathBuf;
 
 /// Environments.
@@ -36,32 +36,32 @@ impl EnvName {
     }
 }
 
-/// Values may begin with a hyphen (`--batch -1` and `--batch -inf` are refused by `--batch`'s own check).
+/// Negative numbers are values (`--batch -1` is refused by `--batch`'s own check).
 #[derive(Debug, Clone, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// The algorithm, from the registry of the chapters that introduce one.
-    #[arg(long, allow_hyphen_values = true, default_value = "reinforce", value_parser = algorithm_names())]
+    #[arg(long, default_value = "reinforce", value_parser = algorithm_names())]
     pub algo: String,
     /// The environment.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = EnvName::Cartpole)]
+    #[arg(long, value_enum, default_value_t = EnvName::Cartpole)]
     pub env: EnvName,
     /// Seeds the initial weights and every sampled episode.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed)]
     pub seed: u64,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Gradient steps, at least 1", "--iters"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps, at least 1", "--iters"))]
     pub iters: Option<usize>,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Episodes per batch, at least 1", "--batch"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Episodes per batch, at least 1", "--batch"))]
     pub batch: Option<usize>,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Stop after the iteration that brings the environment steps to at least this many", "--max-env-steps"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Stop after the iteration that brings the environment steps to at least this many", "--max-env-steps"))]
     pub max_env_steps: Option<usize>,
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("Adam's step size, greater than 0", "--lr"))]
     pub lr: Option<f64>,
-    #[arg(long, allow_hyphen_values = true, value_parser = widths, help = defaults::help("Hidden layer widths, comma-separated; \"\" for a linear policy; not for the tabular MDPs", "--hidden"))]
+    #[arg(long, value_parser = widths, help = defaults::help("Hidden layer widths, comma-separated; \"\" for a linear policy; not for the tabular MDPs", "--hidden"))]
     pub hidden: Option<Widths>,
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Discount, from 0 to 1", "--gamma"))]
     pub gamma: Option<f64>,
-    #[arg(long, allow_hyphen_values = true, value_parser = choices(pg_baselines::BASELINES), help = defaults::help("The baseline", "--baseline"))]
+    #[arg(long, value_parser = choices(pg_baselines::BASELINES), help = defaults::help("The baseline", "--baseline"))]
     pub baseline: Option<String>,
     #[arg(long, value_parser = unit_interval, allow_hyphen_values = true, help = defaults::help("Weights by GAE(λ) advantages from the learned value, λ from 0 to 1", "--gae-lambda"))]
     pub gae_lambda: Option<f64>,
@@ -75,9 +75,9 @@ pub struct TrainArgs {
     /// threshold (475, cartpole only), as the book's Play page does by default.
     #[arg(long)]
     pub until_solved: bool,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Gradient steps per batch, at least 1", "--reuse"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Gradient steps per batch, at least 1", "--reuse"))]
     pub reuse: Option<usize>,
-    #[arg(long, allow_hyphen_values = true, value_parser = choices(pg_importance_sampling::ESTIMATORS), help = defaults::help("The importance-sampling estimator", "--estimator"))]
+    #[arg(long, value_parser = choices(pg_importance_sampling::ESTIMATORS), help = defaults::help("The importance-sampling estimator", "--estimator"))]
     pub estimator: Option<String>,
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help = defaults::help("Standardise observations by running statistics (chapter 4); `--normalize-observations false` turns it off; not for the tabular MDPs", "--normalize-observations"))]
     pub normalize_observations: Option<bool>,
@@ -89,9 +89,9 @@ pub struct TrainArgs {
     pub clip: Option<f64>,
     #[arg(long, value_parser = positive_float, allow_hyphen_values = true, help = defaults::help("The KL per update that the penalty adapts towards, greater than 0", "--kl-target"))]
     pub kl_target: Option<f64>,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Passes over each batch, at least 1", "--epochs"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Passes over each batch, at least 1", "--epochs"))]
     pub epochs: Option<usize>,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Environment steps per minibatch, at least 1", "--minibatch"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Environment steps per minibatch, at least 1", "--minibatch"))]
     pub minibatch: Option<usize>,
     /// Compute the gradient one step at a time instead of through the batched surrogate (the
     /// reference it is checked against; cartpole and pendulum, where the batched pass applies).
@@ -108,20 +108,20 @@ pub struct TrainArgs {
     )]
     pub batch_steps: Option<usize>,
     /// Environments stepped in lockstep in each group (with --batch-steps) [default: 5].
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one)]
     pub envs: Option<usize>,
     /// Groups of environments, each sampled on a thread of its own when one is free (with --batch-steps)
     /// [default: 2].
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one)]
     pub groups: Option<usize>,
     /// Threads (with --batch-steps) [default: one per core].
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
+    #[arg(long, value_parser = at_least_one, help = defaults::help("Evaluate the policy's mean action on 20 episodes every this many environment steps, a whole number of batches (pendulum only); a default is rounded up to whole batches", "--eval-every"))]
     pub eval_every: Option<usize>,
     /// Refuse a run whose estimated peak memory is over this: bytes, or a number with K, M, G or T
     /// (powers of 1024), e.g. 4G [default: half the machine's memory; 2G in the browser].
-    #[arg(long, allow_hyphen_values = true, value_parser = crate::bounds::parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = crate::bounds::parse_size, value_name = "SIZE")]
     pub memory_budget: Option<f64>,
 }
 
@@ -188,38 +188,55 @@ pub fn parse_args<S: AsRef<str>>(argv: &[S]) -> Result<TrainArgs, String> {
 }
 
 /// clap's error `e` for `argv`, rendered. Where clap read an argument that
-/// begins with '-' as short flags (`-inf` as `-i`) it names the whole
-/// argument instead: `pg` has no short flags, so it is a value, which
-/// a flag that takes no value or takes it only when attached
-/// (`--normalize-observations=-inf`, `--out=-inf`) cannot take.
+/// begins with '-' as short flags and names only a piece of it (`-inf` as
+/// `-i`), it names the whole argument instead, and how to give it to the
+/// flag before it if that flag takes a value (`--normalize-observations=-inf`,
+/// `--out=-inf`: the flags that take a value only when it is attached, or
+/// that would take a file name).
 pub fn explained(e: &clap::Error, argv: &[&str]) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let rendered = e.render().to_string();
-    let short = match (e.kind(), e.get(ContextKind::InvalidArg)) {
-        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) if !arg.starts_with("--") => {
-            arg.clone()
-        }
+    let piece = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) if is_short(arg) => arg.clone(),
         _ => return rendered,
     };
-    let Some(at) = argv.iter().position(|a| a.starts_with(&short) && !a.starts_with("--")) else {
+    // The argument clap took apart: longer than the piece it names.
+    let Some(at) = argv.iter().position(|a| is_short(a) && a.starts_with(&piece) && a.len() > piece.len())
+    else {
         return rendered;
     };
     let value = argv[at];
+    let takes_value = |flag: &str| {
+        let long = flag.strip_prefix("--").filter(|l| !l.is_empty() && !l.contains('='));
+        RunLine::command()
+            .get_arguments()
+            .any(|a| a.get_long().is_some() && a.get_long() == long && a.get_action().takes_values())
+    };
     let attach = match at.checked_sub(1).map(|i| argv[i]) {
-        Some(flag) if flag.starts_with("--") && !flag.contains('=') => {
+        Some(flag) if takes_value(flag) => {
             format!("; if it is the value of {flag}, attach it: {flag}={value}")
         }
         _ => String::new(),
     };
     format!(
-        "error: unexpected argument '{value}' found: pg has no short flags, and a value beginning with '-' \
-         is taken only by the flags that need a value{attach}\n\nFor more information, try '--help'.\n"
+        "error: unexpected argument '{value}' found: pg's flags are long ones (besides -h and -V){attach}\n\nFor \
+         more information, try '--help'.\n"
     )
+}
+
+/// Whether `arg` looks like short flags to clap: one '-', then something.
+fn is_short(arg: &str) -> bool {
+    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--")
 }
 
 /// Hidden layer widths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Widths(pub Vec<usize>);
+
+/// A seed: a whole number from 0 to 2⁶⁴ − 1.
+pub fn seed(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|_| format!("'{s}' is not allowed: use a whole number from 0 to {}", u64::MAX))
+}
 
 /// A whole number of at least 1.
 pub fn at_least_one(s: &str) -> Result<usize, String> {

@@ -26,13 +26,20 @@ const EPISODE_BYTES: f64 = 72.0;
 const ITERATION_BYTES: f64 = 4096.0;
 /// Bytes per thread of chapter 7's pool (its stack and allocator arena).
 const THREAD_BYTES: f64 = 4.0 * MIB;
-/// Multiply-adds one iteration may take, as [`Plan::work`] counts them: a
-/// minute or more of one core (the chapters' network kernels do a few 10⁹
-/// per second), far more than any iteration of the book's runs.
+/// Multiply-adds one iteration may take, as [`Plan::work`] counts them
+/// (fixed costs included): far more than any iteration of the book's runs.
 pub const MAX_WORK: f64 = 1e12;
 /// Multiply-adds of one Adam step, per parameter (its moments, their
 /// corrections and the step).
 const ADAM: f64 = 10.0;
+/// What a row of a forward pass costs besides its parameters'
+/// multiply-adds, in multiply-adds: the environment's step, the activation
+/// function, the rows' log-probabilities and KL terms, fresh arrays (a
+/// backward row counts twice). It dominates the work of the smallest networks.
+const ROW_COST: f64 = 500.0;
+/// What an optimiser step costs besides its arithmetic per parameter, in
+/// multiply-adds: a minibatch's selection and arrays.
+const STEP_COST: f64 = 10_000.0;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -150,19 +157,43 @@ impl Plan {
 
     /// Multiply-adds of one iteration at most: the policy's forward pass on
     /// every step sampled, the update's passes over the batch and its Adam
-    /// steps, and the value function's fit (see [`UpdateWork`]).
+    /// steps, and the value function's fit (see [`UpdateWork`]), with the
+    /// fixed cost of every row and optimiser step counted as multiply-adds.
     pub fn work(&self) -> f64 {
+        let (network, fixed) = self.work_parts();
+        network + fixed
+    }
+
+    /// [`Plan::work`] in two parts: the multiply-adds of the network passes,
+    /// the Adam steps and the optimal baseline's sums; and the fixed costs
+    /// of rows and optimiser steps.
+    pub fn work_parts(&self) -> (f64, f64) {
         let (steps, params) = (self.max_batch_steps(), self.params());
         let episodes = self.max_batch_episodes();
         let u = &self.update;
         let adam_steps = u.epochs as f64 * u.minibatch.map_or(1.0, |m| (steps / m as f64).ceil());
+        let value_steps = u.value_fit.map_or(0.0, |v| v.steps as f64);
         let value_adam = u.value_fit.map_or(0.0, |v| v.steps as f64 * v.params as f64);
         let pairs = u.epochs as f64 * u.per_episode_pair * episodes * episodes * params;
         let sampling = steps * params;
-        sampling
+        let fixed = ROW_COST * self.rows(steps, episodes) + STEP_COST * (adam_steps + value_steps);
+        let network = sampling
             + u.pass_multiply_adds(steps, episodes, params)
             + pairs
-            + ADAM * (adam_steps * params + value_adam)
+            + ADAM * (adam_steps * params + value_adam);
+        (network, fixed)
+    }
+
+    /// The rows of the iteration's network passes, a backward row counting
+    /// as 2: sampling's, the update's and the value function's (as in
+    /// [`UpdateWork::pass_multiply_adds`]).
+    fn rows(&self, steps: f64, episodes: f64) -> f64 {
+        let u = &self.update;
+        let passes = u.epochs as f64 * u.per_epoch + u.besides;
+        let value = u
+            .value_fit
+            .map_or(0.0, |v| 2.0 * (steps + episodes) + v.steps as f64 * 3.0 * steps.min(v.minibatch as f64));
+        steps + 3.0 * passes * steps + value
     }
 
     /// Refuses the plan when its memory exceeds `budget` bytes or its
@@ -204,7 +235,11 @@ impl Plan {
                 self.shown(flag),
                 self.advice(flag, v)
             ),
-            None => format!("{over}: give a --memory-budget of at least {} or smaller settings", size(need)),
+            None => format!(
+                "{over}: {}, or a --memory-budget of at least {}",
+                several(given, MEMORY_FLAGS, "smaller settings"),
+                size(need)
+            ),
         }
     }
 
@@ -230,31 +265,51 @@ impl Plan {
     fn over_work(&self, work: f64, given: &[&str]) -> String {
         let fits = |p: &Plan| p.work() <= MAX_WORK;
         let over = format!(
-            "one iteration could take {work:.1e} multiply-adds (epochs over the batch: {}; steps per batch: up to \
-             {}; parameters: {}), over the limit of {MAX_WORK:.0e}",
+            "one iteration could take {work:.1e} multiply-adds (counting each row's and optimiser step's fixed \
+             cost as multiply-adds; epochs over the batch: {}; steps per batch: up to {}; parameters: {}), over \
+             the limit of {MAX_WORK:.0e}",
             self.update.epochs,
             self.max_batch_steps(),
             self.params()
         );
-        for &flag in WORK_FLAGS.iter().filter(|f| given.contains(f)) {
-            let now = self.value(flag).unwrap_or(0);
+        // Each flag given that a value of its own brings within the limit,
+        // with that value and its share of the work; the largest share is named.
+        let largest_minibatch = (self.max_batch_steps() as usize).max(1);
+        let candidates = WORK_FLAGS.iter().filter(|f| given.contains(f)).filter_map(|&flag| {
+            let now = self.value(flag)?;
             if flag == "--minibatch" {
-                if let Some(m) = self.smallest_minibatch(&fits).filter(|&m| m > now) {
-                    return format!("--minibatch {now} is not allowed: {over}; use --minibatch {m} or more");
-                }
-            } else if let Some(v) = self.largest(flag, &fits).filter(|&v| v < now) {
-                return format!("{} is not allowed: {over}; {}", self.shown(flag), self.advice(flag, v));
+                let m = self.smallest_minibatch(&fits).filter(|&m| m > now)?;
+                let share = work - self.with_minibatch(largest_minibatch.max(now)).work();
+                Some((flag, m, share))
+            } else {
+                let v = self.largest(flag, &fits).filter(|&v| v < now)?;
+                Some((flag, v, work - self.with(flag, self.lowest(flag)).work()))
+            }
+        });
+        match candidates.max_by(|a, b| a.2.total_cmp(&b.2)) {
+            Some(("--minibatch", m, _)) => {
+                let now = self.value("--minibatch").unwrap_or(0);
+                format!("--minibatch {now} is not allowed: {over}; use --minibatch {m} or more")
+            }
+            Some((flag, v, _)) => {
+                format!("{} is not allowed: {over}; {}", self.shown(flag), self.advice(flag, v))
+            }
+            None => {
+                format!("{over}: {}", several(given, WORK_FLAGS, "a smaller batch, network or fewer epochs"))
             }
         }
-        format!("{over}: use fewer --epochs or --reuse, a smaller batch or network")
+    }
+
+    /// This plan with minibatches of `m` states.
+    fn with_minibatch(&self, m: usize) -> Plan {
+        Plan { update: UpdateWork { minibatch: Some(m), ..self.update }, ..self.clone() }
     }
 
     /// The smallest minibatch at least the present one for which the plan
     /// `fits`, if any (the work falls as the minibatch grows).
     fn smallest_minibatch(&self, fits: &dyn Fn(&Plan) -> bool) -> Option<usize> {
         let now = self.update.minibatch?;
-        let with =
-            |m: usize| Plan { update: UpdateWork { minibatch: Some(m), ..self.update }, ..self.clone() };
+        let with = |m: usize| self.with_minibatch(m);
         // One minibatch of the whole batch is as little work as minibatches go.
         let (mut lo, mut hi) = (now, (self.max_batch_steps() as usize).max(now));
         if fits(&with(lo)) {
@@ -380,7 +435,22 @@ const MEMORY_FLAGS: &[&str] = &[
     "--max-env-steps",
 ];
 /// Flags whose values the work of an iteration grows with (falls with, for `--minibatch`).
-const WORK_FLAGS: &[&str] = &["--epochs", "--reuse", "--minibatch", "--batch-steps", "--batch", "--hidden"];
+const WORK_FLAGS: &[&str] =
+    &["--epochs", "--reuse", "--minibatch", "--batch-steps", "--envs", "--groups", "--batch", "--hidden"];
+
+/// What to change when no one flag given brings the run within its limit:
+/// smaller values of the given ones among `flags`, or `otherwise`.
+fn several(given: &[&str], flags: &[&str], otherwise: &str) -> String {
+    let named: Vec<&str> = flags.iter().copied().filter(|f| given.contains(f)).collect();
+    match named.as_slice() {
+        [] => format!("use {otherwise}"),
+        [one] => format!("{one} alone cannot bring it within; use smaller settings"),
+        [first @ .., last] => format!(
+            "no one of {} and {last} brings it within alone; give smaller values of several",
+            first.join(", ")
+        ),
+    }
+}
 
 fn join(widths: &[usize]) -> String {
     widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")
@@ -394,7 +464,7 @@ pub fn size(bytes: f64) -> String {
 /// `need` and `budget` in binary units, with as many decimals as it takes
 /// to tell them apart (the exact bytes if none do).
 fn sizes(need: f64, budget: f64) -> (String, String) {
-    (1..=3)
+    (1..=6)
         .map(|d| (size_with(need, d), size_with(budget, d)))
         .find(|(a, b)| a != b)
         .unwrap_or_else(|| (format!("{need:.0} bytes"), format!("{budget:.0} bytes")))
@@ -408,7 +478,11 @@ fn size_with(bytes: f64, decimals: usize) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{value:.0} bytes") } else { format!("{value:.decimals$} {}", units[unit]) }
+    match unit {
+        0 if value == 1.0 => "1 byte".to_string(),
+        0 => format!("{value:.0} bytes"),
+        _ => format!("{value:.decimals$} {}", units[unit]),
+    }
 }
 
 /// The default memory budget: half the memory the process may use, the
@@ -437,7 +511,9 @@ pub fn parse_size(s: &str) -> Result<f64, String> {
         || format!("'{s}' is not allowed: use a size such as 512M, 4G or 1.5G (K, M, G, T: powers of 1024)");
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
-    let unit = if lower.ends_with("ib") { 2 } else { usize::from(lower.ends_with('b')) };
+    // "B" or "iB" after a unit letter ("4GiB"), or "B" alone ("1000B").
+    let binary = lower.ends_with("ib") && lower[..lower.len() - 2].ends_with(['k', 'm', 'g', 't']);
+    let unit = if binary { 2 } else { usize::from(lower.ends_with('b')) };
     let t = &t[..t.len() - unit];
     let (number, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (&t[..t.len() - 1], 1024.0),
@@ -498,7 +574,13 @@ mod tests {
         assert_eq!(size(100.0), "100 bytes");
         // A need just over the budget never reads as equal to it.
         assert_eq!(sizes(64.0 * MIB + 1000.0, 64.0 * MIB), ("64.001 MiB".into(), "64.000 MiB".into()));
-        assert_eq!(sizes(64.0 * MIB + 1.0, 64.0 * MIB), ("67108865 bytes".into(), "67108864 bytes".into()));
+        assert_eq!(sizes(64.0 * MIB + 1.0, 64.0 * MIB), ("64.000001 MiB".into(), "64.000000 MiB".into()));
+        assert_eq!(
+            sizes(1024.0 * MIB + 1.0, 1024.0 * MIB),
+            ("1073741825 bytes".into(), "1073741824 bytes".into())
+        );
+        assert_eq!(size(1.0), "1 byte");
+        assert!(parse_size("1ib").is_err() && parse_size("1KiB").is_ok());
     }
 
     #[test]
@@ -520,7 +602,16 @@ mod tests {
         assert!(p.with("--batch", largest).check(budget, &["--batch"]).is_ok());
         assert!(p.with("--batch", largest + 1).check(budget, &["--batch"]).is_err());
         // Not given: the budget is named.
-        assert!(p.check(budget, &[]).unwrap_err().contains("give a --memory-budget of at least"));
+        assert!(
+            p.check(budget, &[])
+                .unwrap_err()
+                .contains("use smaller settings, or a --memory-budget of at least")
+        );
+        // Given, but no one of them brings it within alone: they are named.
+        let e = lockstep(5_000_000, 1_000, 10_000).check(budget, &["--batch-steps", "--envs", "--groups"]);
+        assert!(
+            e.unwrap_err().contains("no one of --batch-steps, --envs and --groups brings it within alone")
+        );
     }
 
     #[test]
@@ -583,6 +674,16 @@ mod tests {
     }
 
     #[test]
+    fn the_work_refusal_names_the_flag_with_the_largest_share() {
+        // The environments' last episodes (10⁶ × 500 steps) outweigh the batch's 10⁶ steps.
+        let e =
+            lockstep(1_000_000, 1_000_000, 1).check(f64::INFINITY, &["--batch-steps", "--envs"]).unwrap_err();
+        assert!(e.starts_with("--envs 1000000 is not allowed: one iteration could take"), "{e}");
+        let e = lockstep(1_000_000, 1_000_000, 1).check(f64::INFINITY, &["--batch-steps"]).unwrap_err();
+        assert!(e.contains("--batch-steps alone cannot bring it within"), "{e}");
+    }
+
+    #[test]
     fn the_smallest_minibatch_is_found_by_halving_even_for_a_huge_batch() {
         // A linear search over a batch of 5·10¹¹ steps would not end.
         let p = Plan { batch: 1_000_000_000, ..epochs(1, Some(1)) };
@@ -598,14 +699,18 @@ mod tests {
         let p = plan();
         let (steps, params) = (32.0 * 500.0, p.params());
         // Sampling's forward pass (1 multiply-add per parameter and step), a
-        // forward and backward pass (3), and one Adam step.
-        assert_eq!(p.work(), 4.0 * steps * params + ADAM * params);
+        // forward and backward pass (3), one Adam step, and the fixed costs of
+        // their rows (a backward row counting twice) and of the Adam step.
+        let rows = steps + 3.0 * steps;
+        assert_eq!(p.work(), 4.0 * steps * params + ADAM * params + ROW_COST * rows + STEP_COST);
         let more = Plan { update: UpdateWork { besides: 2.0, ..ONE_PASS }, ..p.clone() };
-        assert_eq!(more.work() - p.work(), 3.0 * 2.0 * steps * params);
+        assert_eq!(more.work() - p.work(), (3.0 * params + 3.0 * ROW_COST) * 2.0 * steps);
         let v = network_params(4, &[32, 32], 1);
         let value = ValueFitWork { params: v as usize, steps: 20, minibatch: 64 };
         let fitted = Plan { update: UpdateWork { value_fit: Some(value), ..ONE_PASS }, ..p.clone() };
-        assert_eq!(fitted.work() - p.work(), v * (2.0 * (steps + 32.0) + 20.0 * (3.0 * 64.0 + ADAM)));
+        let value_rows = 2.0 * (steps + 32.0) + 20.0 * 3.0 * 64.0;
+        let fit = v * value_rows + 20.0 * (ADAM * v + STEP_COST) + ROW_COST * value_rows;
+        assert_eq!(fitted.work() - p.work(), fit);
         // The optimal baseline's sums over pairs of the batch's 32 episodes.
         let pairs = Plan { update: UpdateWork { per_episode_pair: 2.0, ..ONE_PASS }, ..p.clone() };
         assert_eq!(pairs.work() - p.work(), 2.0 * 32.0 * 32.0 * params);

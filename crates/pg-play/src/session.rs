@@ -182,8 +182,9 @@ pub struct Session {
     eval_interval: Option<usize>,
     /// The estimated peak memory in bytes (see [`bounds`]).
     memory_estimate: f64,
-    /// The estimated multiply-adds of one iteration at most (see [`bounds`]).
-    work_estimate: f64,
+    /// The estimated multiply-adds of one iteration at most (see [`bounds`]):
+    /// the network passes' and Adam's, and the fixed costs.
+    work_estimate: (f64, f64),
     clock: Stopwatch,
     drawn: u64,
     /// Why the run stopped early, if it did.
@@ -345,7 +346,7 @@ impl Session {
             vectorised,
             eval_interval,
             memory_estimate: footprint.bytes(),
-            work_estimate: plan.work(),
+            work_estimate: plan.work_parts(),
             clock,
             drawn: 0,
             stopped: None,
@@ -421,7 +422,13 @@ impl Session {
 
     /// The estimated multiply-adds of one iteration at most (see [`bounds`]).
     pub fn work_estimate(&self) -> f64 {
-        self.work_estimate
+        self.work_estimate.0 + self.work_estimate.1
+    }
+
+    /// The part of [`Session::work_estimate`] that the network passes and
+    /// Adam make, without the fixed costs of rows and optimiser steps.
+    pub fn network_work_estimate(&self) -> f64 {
+        self.work_estimate.0
     }
 
     /// What the run measured so far.
@@ -492,7 +499,7 @@ impl Session {
             "sustained_at_steps": self.eval_interval.and_then(|_| sustained_at(log, PENDULUM_EVAL_TARGET)),
             "stopped": self.stopped,
             "memory_estimate_bytes": self.memory_estimate.round(),
-            "work_estimate_per_iteration": self.work_estimate,
+            "work_estimate_per_iteration": self.work_estimate(),
             "solved_threshold": self.threshold(),
             "solved_at_steps": solved.map(|e| e.env_steps),
             "solved_at_seconds": solved.map(|e| e.wall_seconds),
@@ -746,9 +753,10 @@ fn eval_every(args: &TrainArgs, config: &TrainConfig, default: usize) -> usize {
 }
 
 /// `steps` rounded up to whole batches of Pendulum's 200-step episodes.
+/// (down, where up would overflow).
 fn whole_batches(steps: usize, config: &TrainConfig) -> usize {
-    let batch_steps = config.batch * pg_core::env::PENDULUM_MAX_STEPS;
-    steps.div_ceil(batch_steps) * batch_steps
+    let batch_steps = config.batch.saturating_mul(pg_core::env::PENDULUM_MAX_STEPS);
+    steps.div_ceil(batch_steps).checked_mul(batch_steps).unwrap_or(steps / batch_steps * batch_steps)
 }
 
 /// The time limit of `--env stay`'s episodes.

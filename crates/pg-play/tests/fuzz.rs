@@ -53,6 +53,7 @@ const VALUES: &[&str] = &[
     "",
     " ",
     "99999999999",
+    "18446744073709551615",
     "18446744073709551616",
     "4294967297",
     "0x10",
@@ -145,12 +146,14 @@ fn case(argv: &[String]) -> Result<(), String> {
         Err(e) => return refused("parse", &e, argv),
     };
     let budget = (BUDGET_MIB * 1024 * 1024) as f64;
+    let mut given = argv.to_vec();
     if args.memory_budget.is_none() {
         args.memory_budget = Some(budget);
+        given.push("--memory-budget".to_string());
     }
     let mut session = match Session::new(&args) {
         Ok(s) => s,
-        Err(e) => return refused("build", &e, argv),
+        Err(e) => return refused("build", &e, &given),
     };
     if session.memory_estimate() > budget {
         return tell("accepted under its own --memory-budget, not stepped", &args_text(argv));
@@ -159,7 +162,11 @@ fn case(argv: &[String]) -> Result<(), String> {
     let mut iterations = 0;
     while !session.finished() && iterations < ITERATION_BUDGET && session.log().env_steps() < STEP_BUDGET {
         if let Err(e) = session.step() {
-            return refused("stop", &e, argv);
+            // A stop names the knob that usually fixes it, given or not.
+            return match flags().iter().any(|(flag, _, _)| mentions(&e, flag)) {
+                true => tell("stop", &e),
+                false => Err(format!("a stop that names no flag: {e}")),
+            };
         }
         iterations += 1;
         let steps = session.log().env_steps();
@@ -173,16 +180,23 @@ fn case(argv: &[String]) -> Result<(), String> {
     tell("ran", &format!("{} steps", session.log().env_steps()))
 }
 
-/// A refusal, which must name a flag of the real set or quote an argument of `argv`.
+/// A refusal, which must name a flag given in `argv` (or by the harness)
+/// or quote an argument of it.
 fn refused(outcome: &str, message: &str, argv: &[String]) -> Result<(), String> {
     // clap ends its errors with "For more information, try '--help'."
     let text = message.replace("'--help'", "");
-    let names_flag = flags().iter().any(|(flag, _, _)| mentions(&text, flag));
-    let quotes_argument = argv.iter().any(|a| text.contains(&format!("'{a}'")));
+    let flags_given =
+        argv.iter().filter_map(|a| a.strip_prefix("--")).map(|a| a.split('=').next().unwrap_or(a));
+    let names_flag = flags_given.filter(|f| !f.is_empty()).any(|f| mentions(&text, &format!("--{f}")));
+    // An empty argument is quoted as clap's "unexpected argument '' found".
+    let quotes_argument = argv.iter().any(|a| match a.is_empty() {
+        true => text.contains("argument '' found"),
+        false => text.contains(&format!("'{a}'")),
+    });
     if names_flag || quotes_argument {
         tell(outcome, message)
     } else {
-        Err(format!("a refusal ({outcome}) that names no flag and no argument: {message}"))
+        Err(format!("a refusal ({outcome}) that names no flag given and no argument: {message}"))
     }
 }
 
