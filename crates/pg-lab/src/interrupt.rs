@@ -27,10 +27,10 @@ pub fn install(starting: impl Into<String>) -> Result<(), String> {
         // `finish` waits for the exit rather than returning success.
         let _no_write_in_flight = writing();
         let what = lock(&ACTIVITY).clone();
-        if let Some(dir) = lock(&SCRATCH).take() {
-            remove_dir(&dir);
-        }
-        eprintln!("\ninterrupted: {what}");
+        let left = lock(&SCRATCH).take().filter(|dir| !remove_dir(dir));
+        let left = left
+            .map_or(String::new(), |d| format!(" ({} is left; the next pg book removes it)", d.display()));
+        eprintln!("\ninterrupted: {what}{left}");
         std::process::exit(INTERRUPTED);
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
@@ -62,24 +62,32 @@ pub fn finish() {
 /// create again): until it has stayed away for [`QUIET`], which it does
 /// once the main thread stops writing (it waits on [`writing`] before its
 /// next step), or for at most [`PATIENCE`].
-fn remove_dir(dir: &std::path::Path) {
+/// Returns whether it is gone; it gives up at once if it cannot be removed.
+fn remove_dir(dir: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
     let mut gone_since = None;
     while started.elapsed() < PATIENCE {
         if dir.exists() {
-            let _ = std::fs::remove_dir_all(dir);
             gone_since = None;
+            // Not found: the main thread's writes raced the removal; anything else is for good.
+            if let Err(e) = std::fs::remove_dir_all(dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+                && e.kind() != std::io::ErrorKind::DirectoryNotEmpty
+            {
+                return false;
+            }
         } else if gone_since.get_or_insert_with(std::time::Instant::now).elapsed() >= QUIET {
-            return;
+            return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    !dir.exists()
 }
 
 /// How long a removed directory must stay away before the handler exits.
 const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// How long the handler tries at most.
-const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -13,8 +13,12 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
-            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
-            let explained = pg_play::args::explained(&e, &words);
+            // `pg train`'s flags: the same errors as the Play page's.
+            let words: Vec<&str> = argv.iter().skip(2).map(String::as_str).collect();
+            let explained = match argv.get(1).map(String::as_str) {
+                Some("train") => pg_play::args::explained(&e, &words),
+                _ => e.render().to_string(),
+            };
             if explained == e.render().to_string() {
                 e.exit();
             }

@@ -187,7 +187,7 @@ pub fn parse_args<S: AsRef<str>>(argv: &[S]) -> Result<TrainArgs, String> {
     RunLine::try_parse_from(&argv).map(|l| l.args).map_err(|e| explained(&e, &argv))
 }
 
-/// clap's error `e` for `argv`, rendered. Where clap read an argument that
+/// clap's error `e` for `pg train`'s flags `argv`, rendered. Where clap read an argument that
 /// begins with '-' as short flags and names only a piece of it (`-inf` as
 /// `-i`), it names the whole argument instead, and how to give it to the
 /// flag before it if that flag takes a value (`--normalize-observations=-inf`,
@@ -200,9 +200,15 @@ pub fn explained(e: &clap::Error, argv: &[&str]) -> String {
         (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) if is_short(arg) => arg.clone(),
         _ => return rendered,
     };
-    // The argument clap took apart: longer than the piece it names.
-    let Some(at) = argv.iter().position(|a| is_short(a) && a.starts_with(&piece) && a.len() > piece.len())
-    else {
+    // The argument clap stopped at: the first prefix of `argv` that fails
+    // the same way ends with it. Only a piece of it was named if it is longer.
+    let same = |at: usize| {
+        RunLine::try_parse_from(&argv[..=at]).err().is_some_and(|f| {
+            f.kind() == ErrorKind::UnknownArgument
+                && matches!(f.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if *a == piece)
+        })
+    };
+    let Some(at) = (0..argv.len()).find(|&at| same(at)).filter(|&at| argv[at].len() > piece.len()) else {
         return rendered;
     };
     let value = argv[at];
@@ -219,7 +225,7 @@ pub fn explained(e: &clap::Error, argv: &[&str]) -> String {
         _ => String::new(),
     };
     format!(
-        "error: unexpected argument '{value}' found: pg's flags are long ones (besides -h and -V){attach}\n\nFor \
+        "error: unexpected argument '{value}' found: pg train's flags are long ones (besides -h){attach}\n\nFor \
          more information, try '--help'.\n"
     )
 }

@@ -32,13 +32,15 @@ pub const MAX_WORK: f64 = 1e12;
 /// Multiply-adds of one Adam step, per parameter (its moments, their
 /// corrections and the step).
 const ADAM: f64 = 10.0;
-/// What a row of a forward pass costs besides its parameters'
+/// What a row of a forward pass is assumed to cost besides its parameters'
 /// multiply-adds, in multiply-adds: the environment's step, the activation
 /// function, the rows' log-probabilities and KL terms, fresh arrays (a
-/// backward row counts twice). It dominates the work of the smallest networks.
+/// backward row counts twice). Set from timings of `pg train` with a linear
+/// policy, where it is most of the work; not checked by a test.
 const ROW_COST: f64 = 500.0;
-/// What an optimiser step costs besides its arithmetic per parameter, in
-/// multiply-adds: a minibatch's selection and arrays.
+/// What an optimiser step is assumed to cost besides its arithmetic per
+/// parameter, in multiply-adds: a minibatch's selection and arrays (set
+/// from timings of PPO with `--minibatch 1`; not checked by a test).
 const STEP_COST: f64 = 10_000.0;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -238,7 +240,7 @@ impl Plan {
             None => format!(
                 "{over}: {}, or a --memory-budget of at least {}",
                 several(given, MEMORY_FLAGS, "smaller settings"),
-                size(need)
+                size_at_least(need)
             ),
         }
     }
@@ -439,16 +441,19 @@ const WORK_FLAGS: &[&str] =
     &["--epochs", "--reuse", "--minibatch", "--batch-steps", "--envs", "--groups", "--batch", "--hidden"];
 
 /// What to change when no one flag given brings the run within its limit:
-/// smaller values of the given ones among `flags`, or `otherwise`.
+/// the given ones among `flags` together, or `otherwise`.
 fn several(given: &[&str], flags: &[&str], otherwise: &str) -> String {
     let named: Vec<&str> = flags.iter().copied().filter(|f| given.contains(f)).collect();
     match named.as_slice() {
         [] => format!("use {otherwise}"),
-        [one] => format!("{one} alone cannot bring it within; use smaller settings"),
-        [first @ .., last] => format!(
-            "no one of {} and {last} brings it within alone; give smaller values of several",
-            first.join(", ")
-        ),
+        [one] => format!("{one} alone cannot bring it within; change it and other settings together"),
+        [a, b] => format!("neither {a} nor {b} brings it within alone; change both"),
+        [first @ .., last] => {
+            format!(
+                "no one of {} and {last} brings it within alone; change several of them",
+                first.join(", ")
+            )
+        }
     }
 }
 
@@ -459,6 +464,18 @@ fn join(widths: &[usize]) -> String {
 /// Bytes in binary units, e.g. `1.5 GiB`.
 pub fn size(bytes: f64) -> String {
     size_with(bytes, 1)
+}
+
+/// [`size`] rounded up: a budget of what it says holds `bytes`.
+fn size_at_least(bytes: f64) -> String {
+    let mut text = size(bytes);
+    let mut up = bytes;
+    while parse_size(&text.replace(' ', "").replace("bytes", "").replace("byte", "")).is_ok_and(|b| b < bytes)
+    {
+        up *= 1.0 + 1e-3;
+        text = size(up);
+    }
+    text
 }
 
 /// `need` and `budget` in binary units, with as many decimals as it takes
@@ -602,16 +619,18 @@ mod tests {
         assert!(p.with("--batch", largest).check(budget, &["--batch"]).is_ok());
         assert!(p.with("--batch", largest + 1).check(budget, &["--batch"]).is_err());
         // Not given: the budget is named.
-        assert!(
-            p.check(budget, &[])
-                .unwrap_err()
-                .contains("use smaller settings, or a --memory-budget of at least")
-        );
+        let e = p.check(budget, &[]).unwrap_err();
+        assert!(e.contains("use smaller settings, or a --memory-budget of at least"), "{e}");
+        // The budget it offers holds the run's memory.
+        let offered = e.rsplit("at least ").next().unwrap().replace(' ', "");
+        assert!(p.footprint().bytes() <= parse_size(&offered).unwrap(), "{offered}");
         // Given, but no one of them brings it within alone: they are named.
         let e = lockstep(5_000_000, 1_000, 10_000).check(budget, &["--batch-steps", "--envs", "--groups"]);
         assert!(
             e.unwrap_err().contains("no one of --batch-steps, --envs and --groups brings it within alone")
         );
+        let e = lockstep(5_000_000, 1_000, 10_000).check(budget, &["--envs", "--groups"]).unwrap_err();
+        assert!(e.contains("neither --envs nor --groups brings it within alone; change both"), "{e}");
     }
 
     #[test]

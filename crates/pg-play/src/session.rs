@@ -752,7 +752,7 @@ fn eval_every(args: &TrainArgs, config: &TrainConfig, default: usize) -> usize {
     args.eval_every.unwrap_or(whole_batches(default, config))
 }
 
-/// `steps` rounded up to whole batches of Pendulum's 200-step episodes.
+/// `steps` rounded up to whole batches of Pendulum's 200-step episodes
 /// (down, where up would overflow).
 fn whole_batches(steps: usize, config: &TrainConfig) -> usize {
     let batch_steps = config.batch.saturating_mul(pg_core::env::PENDULUM_MAX_STEPS);

@@ -183,16 +183,19 @@ fn case(argv: &[String]) -> Result<(), String> {
 /// A refusal, which must name a flag given in `argv` (or by the harness)
 /// or quote an argument of it.
 fn refused(outcome: &str, message: &str, argv: &[String]) -> Result<(), String> {
-    // clap ends its errors with "For more information, try '--help'."
-    let text = message.replace("'--help'", "");
+    // clap ends its errors with "For more information, try '--help'.", and
+    // every memory refusal says what it is over: "(--memory-budget)".
+    let text = message.replace("'--help'", "").replace("(--memory-budget)", "");
     let flags_given =
         argv.iter().filter_map(|a| a.strip_prefix("--")).map(|a| a.split('=').next().unwrap_or(a));
     let names_flag = flags_given.filter(|f| !f.is_empty()).any(|f| mentions(&text, &format!("--{f}")));
     // An empty argument is quoted as clap's "unexpected argument '' found".
-    let quotes_argument = argv.iter().any(|a| match a.is_empty() {
-        true => text.contains("argument '' found"),
-        false => text.contains(&format!("'{a}'")),
-    });
+    // Only clap's errors quote arguments; a refusal of the run names its flag.
+    let quotes_argument = outcome == "parse"
+        && argv.iter().any(|a| match a.is_empty() {
+            true => text.contains("argument '' found"),
+            false => text.contains(&format!("'{a}'")),
+        });
     if names_flag || quotes_argument {
         tell(outcome, message)
     } else {
